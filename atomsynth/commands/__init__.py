@@ -1,0 +1,1 @@
+"""One module per ``atomsynth`` subcommand: ``add_arguments(parser)`` and ``run(args)``."""

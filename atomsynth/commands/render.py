@@ -1,0 +1,68 @@
+"""``atomsynth render FILE -o out.wav [--stems DIR]``: offline rendering to audio files."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from atomsynth.commands._common import add_file_argument, load_atoms
+from atomsynth.rt.audio_io import write_audio
+from atomsynth.rt.progress import ProgressBar
+from atomsynth.rt.reference import render, render_stems
+
+
+def add_arguments(parser) -> None:
+    add_file_argument(parser)
+    parser.add_argument("-o", "--output", default=None,
+                        help="mix file (.wav or .flac); default out/<name>.wav")
+    parser.add_argument("--stems", metavar="DIR", default=None,
+                        help="also write one file per group, plus mix, into DIR")
+    parser.add_argument("--sample-rate", type=int, default=None,
+                        help="output sample rate in Hz (default: the file's)")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="output length in seconds (default: until the last atom ends)")
+    parser.add_argument("--subtype", default=None,
+                        help="soundfile subtype, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT for "
+                             "WAV, PCM_24 for FLAC)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "group"
+
+
+def run(args) -> int:
+    path, atom_set = load_atoms(args.file)
+    out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
+    sr = args.sample_rate or atom_set.sample_rate
+    t0 = time.perf_counter()
+    with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
+        if args.stems:
+            stems = render_stems(atom_set, sample_rate=sr, duration_s=args.duration,
+                                 progress=bar)
+            mix = np.sum(list(stems.values()), axis=0) if stems else render(
+                atom_set, sample_rate=sr, duration_s=args.duration)
+        else:
+            mix = render(atom_set, sample_rate=sr, duration_s=args.duration, progress=bar)
+    elapsed = time.perf_counter() - t0
+    write_audio(out, mix, sr, subtype=args.subtype)
+    suffix = out.suffix
+    if args.stems:
+        stem_dir = Path(args.stems)
+        for g, audio in stems.items():
+            name = f"{g:02d}_{_slug(atom_set.group_name(g))}{suffix}"
+            write_audio(stem_dir / name, audio, sr, subtype=args.subtype)
+        write_audio(stem_dir / f"mix{suffix}", mix, sr, subtype=args.subtype)
+    seconds = mix.shape[1] / sr
+    peak = float(np.abs(mix).max()) if mix.size else 0.0
+    peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
+    speed = seconds / elapsed if elapsed > 0 else np.inf
+    print(f"wrote {out}: {seconds:.2f} s, {mix.shape[0]} ch, {sr} Hz, peak {peak_db:.1f} dBFS; "
+          f"rendered in {elapsed:.2f} s ({speed:.1f}x real time)"
+          + (f"; {len(stems)} stem(s) + mix in {args.stems}" if args.stems else ""))
+    if peak > 1.0 and (args.subtype or "").startswith("PCM"):
+        print("warning: the mix exceeds 0 dBFS and was clipped by the PCM subtype")
+    return 0

@@ -1,0 +1,411 @@
+"""The ``.atoms`` file: self-describing, versioned, columnar; no pickle, no code execution.
+
+Layout (all integers little-endian; the full specification is ``docs/atoms-format.md``)::
+
+    offset  size  field
+    0       8     magic b"ATOMSYN\\x1a"
+    8       2     major version (1)      10  2  minor version (0)
+    12      4     header size, compressed (zlib)
+    16      4     header size, uncompressed (UTF-8 JSON)
+    20      4     CRC-32 of the uncompressed header
+    24      ...   header, then the data section the header describes
+
+Two modes. *exact*: every column is its raw little-endian array, zlib-compressed, with a CRC-32:
+a load gives back exactly what was saved. *compact*: float columns are quantized to the steps
+in :mod:`atomsynth.rt.params` (linear, logarithmic or signed-logarithmic), integer columns are
+delta-coded where that helps, all are packed at their minimal width and compressed together
+with LZMA2; file size over duration is the bitrate.
+
+Loading checks sizes before allocating and decompresses with a bound, so truncated,
+corrupted, oversized and hostile files (zip bombs, absurd counts, NaN) raise
+:class:`~atomsynth.rt.errors.AtomFileError` without hanging or exhausting memory.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import math
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
+from atomsynth.rt.errors import AtomFileError, AtomsynthError
+from atomsynth.rt.modes import ModeTable
+from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
+
+MAGIC = b"ATOMSYN\x1a"
+VERSION = (1, 0)
+_PREFIX = struct.Struct("<8sHHIII")
+MAX_HEADER_BYTES = 16 << 20
+DEFAULT_MAX_ATOMS = 10_000_000
+DEFAULT_MAX_BYTES = 1 << 30
+_FAMILIES = {"resonant": (ResonantAtoms, RESONANT_PARAMS), "mdct": (MdctAtoms, MDCT_PARAMS)}
+_LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+_INT_WIDTHS = ("<i1", "<i2", "<i4", "<i8")
+
+
+# --------------------------------------------------------------------------------- saving
+def save(atom_set: AtomSet, path: str | os.PathLike, *, compact: bool = False) -> int:
+    """Write ``atom_set`` to ``path`` atomically (temporary file, fsync, rename).
+
+    Parameters
+    ----------
+    compact : bool
+        Quantize and LZMA-compress (lossy, small) instead of the exact mode.
+
+    Returns
+    -------
+    int
+        Bytes written.
+    """
+    data = to_bytes(atom_set, compact=compact)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return len(data)
+
+
+def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
+    """The file's bytes (see :func:`save`)."""
+    if compact:
+        atom_set = _prune_tables(atom_set)
+    header: dict[str, Any] = {
+        "format": "atomsynth",
+        "mode": "compact" if compact else "exact",
+        "sample_rate": atom_set.sample_rate,
+        "channels": atom_set.channels,
+        "duration_s": atom_set.duration_s,
+        "provenance": dict(atom_set.provenance),
+        "mode_tables": [t.to_json_dict() for t in atom_set.mode_tables],
+        "group_names": list(atom_set.group_names),
+        "room_names": list(atom_set.room_names),
+        "families": {},
+    }
+    blobs: list[bytes] = []
+    if compact:
+        raw_parts: list[bytes] = []
+        for fam, (_, specs) in _FAMILIES.items():
+            atoms = getattr(atom_set, fam)
+            cols = []
+            for spec in specs:
+                meta, payload = _quantize(spec, atoms[spec.name])
+                cols.append(meta)
+                raw_parts.append(payload)
+            header["families"][fam] = {"count": len(atoms), "columns": cols}
+        raw = b"".join(raw_parts)
+        packed = lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS) if raw else b""
+        header["data"] = {"encoding": "lzma2-raw", "nbytes": len(packed), "size": len(raw),
+                          "crc32": zlib.crc32(raw)}
+        blobs.append(packed)
+    else:
+        for fam, (_, specs) in _FAMILIES.items():
+            atoms = getattr(atom_set, fam)
+            cols = []
+            for spec in specs:
+                arr = np.ascontiguousarray(atoms[spec.name], dtype=np.dtype(spec.dtype).newbyteorder("<"))
+                raw = arr.tobytes()
+                packed = zlib.compress(raw, 6)
+                cols.append({"name": spec.name, "dtype": arr.dtype.str, "encoding": "zlib",
+                             "nbytes": len(packed), "size": len(raw), "crc32": zlib.crc32(raw)})
+                blobs.append(packed)
+            header["families"][fam] = {"count": len(atoms), "columns": cols}
+    text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    head = zlib.compress(text, 9)
+    prefix = _PREFIX.pack(MAGIC, VERSION[0], VERSION[1], len(head), len(text), zlib.crc32(text))
+    return prefix + head + b"".join(blobs)
+
+
+def _prune_tables(atom_set: AtomSet) -> AtomSet:
+    """Keep only the mode tables that atoms use, renumbering ``preset``."""
+    used = np.unique(atom_set.resonant.preset[atom_set.resonant.preset >= 0])
+    if used.size == len(atom_set.mode_tables):
+        return atom_set
+    remap = np.full(len(atom_set.mode_tables) + 1, -1, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    preset = np.where(atom_set.resonant.preset >= 0, remap[atom_set.resonant.preset], -1)
+    return atom_set.replace(
+        resonant=atom_set.resonant.with_columns(preset=preset),
+        mode_tables=tuple(atom_set.mode_tables[int(i)] for i in used),
+    )
+
+
+def _quantize(spec: ParamSpec, x: np.ndarray) -> tuple[dict, bytes]:
+    """Quantize one column to integers; returns its header entry and packed bytes."""
+    meta: dict[str, Any] = {"name": spec.name}
+    if spec.is_integer or spec.step == 0.0 and spec.name != "value":
+        if spec.is_integer:
+            q = x.astype(np.int64)
+            meta["transform"] = "int"
+        else:  # stored exactly
+            q = x.astype("<f8").view("<i8").astype(np.int64)
+            meta["transform"] = "float64-bits"
+    elif spec.name == "value":  # signed log magnitude (MDCT coefficients)
+        step = 0.02
+        mag = np.abs(x)
+        top = float(mag.max()) if mag.size else 1.0
+        ref = math.log(top) - 20.0 if top > 0 else 0.0
+        with np.errstate(divide="ignore"):
+            lq = np.round((np.log(mag) - ref) / step)
+        lq = np.where((mag > 0) & (lq >= 0), lq + 1, 0)
+        q = (np.sign(x) * lq).astype(np.int64)
+        meta.update(transform="signed-log", step=step, ref=ref)
+    elif spec.log_step:
+        q = np.round(np.log(x) / spec.step).astype(np.int64)
+        meta.update(transform="log", step=spec.step)
+    else:
+        q = np.round(x / spec.step).astype(np.int64)
+        meta.update(transform="linear", step=spec.step)
+    delta = q.size > 1 and _width(np.diff(q)) < _width(q)
+    coded = np.diff(q, prepend=0) if delta else q
+    width = _width(coded)
+    meta.update(delta=bool(delta), dtype=width)
+    return meta, coded.astype(width).tobytes()
+
+
+def _width(q: np.ndarray) -> str:
+    if q.size == 0:
+        return "<i1"
+    lo, hi = int(q.min()), int(q.max())
+    for w in _INT_WIDTHS:
+        info = np.iinfo(np.dtype(w))
+        if info.min <= lo and hi <= info.max:
+            return w
+    return "<i8"
+
+
+# -------------------------------------------------------------------------------- loading
+def load(
+    path: str | os.PathLike,
+    *,
+    max_atoms: int = DEFAULT_MAX_ATOMS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> AtomSet:
+    """Read an ``.atoms`` file. Every failure raises :class:`AtomFileError` naming the problem.
+
+    Parameters
+    ----------
+    max_atoms : int
+        Refuse files declaring more atoms than this (per family).
+    max_bytes : int
+        Refuse files whose declared decompressed data exceeds this many bytes.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if size > max_bytes + MAX_HEADER_BYTES:
+        raise AtomFileError(f"{path}: {size} bytes is larger than the {max_bytes}-byte limit")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return from_bytes(data, name=str(path), max_atoms=max_atoms, max_bytes=max_bytes)
+
+
+def from_bytes(
+    data: bytes,
+    *,
+    name: str = "<bytes>",
+    max_atoms: int = DEFAULT_MAX_ATOMS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> AtomSet:
+    """Parse a file's bytes (see :func:`load`)."""
+    try:
+        return _parse(memoryview(data), max_atoms, max_bytes)
+    except AtomFileError as exc:
+        raise AtomFileError(f"{name}: {exc}") from None
+    except AtomsynthError as exc:  # parameter validation of the decoded atoms
+        raise AtomFileError(f"{name}: invalid atoms: {exc}") from None
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError, MemoryError,
+            zlib.error, lzma.LZMAError, struct.error, UnicodeDecodeError) as exc:
+        raise AtomFileError(f"{name}: corrupt file ({type(exc).__name__}: {exc})") from None
+
+
+def _bounded_inflate(blob: memoryview, size: int, decompressor: Any, what: str) -> bytes:
+    """Decompress ``blob`` to exactly ``size`` bytes, never producing more."""
+    out = decompressor.decompress(bytes(blob), size + 1)
+    if len(out) != size:
+        raise AtomFileError(f"{what}: decompresses to {len(out)}+ bytes, header says {size}")
+    return out
+
+
+def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
+    if len(buf) < _PREFIX.size:
+        raise AtomFileError(f"truncated: {len(buf)} bytes is shorter than the {_PREFIX.size}-byte prefix")
+    magic, major, minor, hclen, hlen, hcrc = _PREFIX.unpack_from(buf)
+    if magic != MAGIC:
+        raise AtomFileError("not an atomsynth file (bad magic bytes)")
+    if major != VERSION[0]:
+        raise AtomFileError(
+            f"format version {major}.{minor} is not supported (this reader reads {VERSION[0]}.x)"
+        )
+    if hclen > MAX_HEADER_BYTES or hlen > MAX_HEADER_BYTES:
+        raise AtomFileError(f"header of {max(hclen, hlen)} bytes exceeds {MAX_HEADER_BYTES}")
+    pos = _PREFIX.size
+    if len(buf) < pos + hclen:
+        raise AtomFileError("truncated inside the header")
+    text = _bounded_inflate(buf[pos : pos + hclen], hlen, zlib.decompressobj(), "header")
+    if zlib.crc32(text) != hcrc:
+        raise AtomFileError("header checksum mismatch (corrupted file)")
+    pos += hclen
+    header = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
+    _require(isinstance(header, dict) and header.get("format") == "atomsynth",
+             "header is not an atomsynth header")
+    mode = header.get("mode")
+    _require(mode in ("exact", "compact"), f"unknown mode {mode!r}")
+    families = header.get("families")
+    _require(isinstance(families, dict) and set(families) == set(_FAMILIES),
+             f"families must be exactly {sorted(_FAMILIES)}")
+    counts: dict[str, int] = {}
+    declared = 0
+    for fam, (_, specs) in _FAMILIES.items():
+        entry = families[fam]
+        _require(isinstance(entry, dict), f"{fam}: family entry is not an object")
+        count = entry.get("count")
+        _require(_is_int(count) and 0 <= count <= max_atoms,
+                 f"{fam}: atom count {count!r} outside [0, {max_atoms}]")
+        cols = entry.get("columns")
+        _require(isinstance(cols, list) and [c.get("name") if isinstance(c, dict) else None
+                                             for c in cols] == [s.name for s in specs],
+                 f"{fam}: columns must be {[s.name for s in specs]}")
+        counts[fam] = count
+        declared += count * 8 * len(specs)
+    _require(declared <= max_bytes, f"declared data of {declared} bytes exceeds {max_bytes}")
+    columns: dict[str, dict[str, np.ndarray]] = {fam: {} for fam in _FAMILIES}
+    if mode == "exact":
+        for fam, (_, specs) in _FAMILIES.items():
+            for spec, meta in zip(specs, families[fam]["columns"]):
+                dtype = np.dtype(spec.dtype).newbyteorder("<")
+                _require(meta.get("dtype") == dtype.str and meta.get("encoding") == "zlib",
+                         f"{fam}.{spec.name}: expected zlib-coded {dtype.str}")
+                size = counts[fam] * dtype.itemsize
+                nbytes = meta.get("nbytes")
+                _require(meta.get("size") == size and _is_int(nbytes) and 0 < nbytes,
+                         f"{fam}.{spec.name}: sizes do not match the atom count")
+                _require(len(buf) >= pos + nbytes, f"truncated inside column {fam}.{spec.name}")
+                raw = _bounded_inflate(buf[pos : pos + nbytes], size, zlib.decompressobj(),
+                                       f"{fam}.{spec.name}")
+                _require(zlib.crc32(raw) == meta.get("crc32"),
+                         f"{fam}.{spec.name}: checksum mismatch (corrupted file)")
+                columns[fam][spec.name] = np.frombuffer(raw, dtype=dtype).astype(spec.dtype)
+                pos += nbytes
+    else:
+        dmeta = header.get("data")
+        _require(isinstance(dmeta, dict), "compact file without a data entry")
+        size, nbytes = dmeta.get("size"), dmeta.get("nbytes")
+        _require(_is_int(size) and _is_int(nbytes) and 0 <= size <= max_bytes and nbytes >= 0,
+                 "compact data sizes are invalid")
+        _require(len(buf) >= pos + nbytes, "truncated inside the data section")
+        raw = b""
+        if size:
+            raw = _bounded_inflate(buf[pos : pos + nbytes], size,
+                                   lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=_LZMA_FILTERS),
+                                   "data")
+        _require(zlib.crc32(raw) == dmeta.get("crc32"), "data checksum mismatch (corrupted file)")
+        pos += nbytes
+        off = 0
+        for fam, (_, specs) in _FAMILIES.items():
+            for spec, meta in zip(specs, families[fam]["columns"]):
+                width = meta.get("dtype")
+                _require(width in _INT_WIDTHS, f"{fam}.{spec.name}: bad width {width!r}")
+                n = counts[fam] * np.dtype(width).itemsize
+                _require(off + n <= len(raw), f"{fam}.{spec.name}: data section too short")
+                q = np.frombuffer(raw, dtype=width, count=counts[fam], offset=off).astype(np.int64)
+                off += n
+                columns[fam][spec.name] = _dequantize(spec, meta, q)
+        _require(off == len(raw), "data section has trailing bytes")
+    _require(pos == len(buf), f"{len(buf) - pos} unexpected trailing bytes")
+    return _build(header, counts, columns)
+
+
+def _dequantize(spec: ParamSpec, meta: Mapping[str, Any], q: np.ndarray) -> np.ndarray:
+    if meta.get("delta"):
+        q = np.cumsum(q)
+    t = meta.get("transform")
+    if t == "int":
+        return q
+    if t == "float64-bits":
+        return q.astype("<i8").view("<f8")
+    step = meta.get("step")
+    _require(isinstance(step, float) and 0 < step < 1e6, f"{spec.name}: bad step {step!r}")
+    with np.errstate(over="ignore"):
+        if t == "linear":
+            return q * step
+        if t == "log":
+            return np.exp(q * step)
+        if t == "signed-log":
+            ref = meta.get("ref")
+            _require(isinstance(ref, (int, float)) and math.isfinite(ref), "bad signed-log ref")
+            mag = np.where(q != 0, np.exp((np.abs(q) - 1) * step + ref), 0.0)
+            return np.sign(q) * mag
+    raise AtomFileError(f"{spec.name}: unknown transform {t!r}")
+
+
+def _build(header: Mapping[str, Any], counts: Mapping[str, int],
+           columns: Mapping[str, Mapping[str, np.ndarray]]) -> AtomSet:
+    tables = header.get("mode_tables", [])
+    _require(isinstance(tables, list) and len(tables) <= 1024, "mode_tables must be a list")
+    mode_tables = []
+    for i, t in enumerate(tables):
+        _require(isinstance(t, dict), f"mode_tables[{i}] is not an object")
+        try:
+            mode_tables.append(ModeTable(
+                name=t.get("name"), ratios=t.get("ratios"), gains=t.get("gains"),
+                decays=t.get("decays"), description=t.get("description", ""),
+                source=t.get("source", ""), family=t.get("family", ""),
+            ))
+        except AtomsynthError as exc:
+            raise AtomFileError(f"mode_tables[{i}]: {exc}") from None
+    for key in ("group_names", "room_names"):
+        _require(isinstance(header.get(key, []), list), f"{key} must be a list")
+    provenance = header.get("provenance", {})
+    _require(isinstance(provenance, dict), "provenance must be an object")
+    return AtomSet(
+        sample_rate=header.get("sample_rate"),
+        channels=header.get("channels"),
+        duration_s=header.get("duration_s"),
+        provenance=provenance,
+        mode_tables=tuple(mode_tables),
+        group_names=tuple(header.get("group_names", [])),
+        room_names=tuple(header.get("room_names", [])),
+        resonant=ResonantAtoms(counts["resonant"], **columns["resonant"]),
+        mdct=MdctAtoms(counts["mdct"], **columns["mdct"]),
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise AtomFileError(f"header contains the non-JSON constant {name}")
+
+
+def _require(cond: bool, message: str) -> None:
+    if not cond:
+        raise AtomFileError(message)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def file_bitrate(path: str | os.PathLike, duration_s: float) -> float:
+    """Bits per second of a file: every byte of it over ``duration_s``."""
+    return Path(path).stat().st_size * 8.0 / duration_s if duration_s > 0 else math.inf

@@ -1,0 +1,54 @@
+"""Reading and writing audio files (soundfile), atomically, with shapes (channels, samples)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from atomsynth.rt.errors import AtomsynthError, ParameterError
+
+
+def default_subtype(path: str | os.PathLike) -> str:
+    """FLOAT for WAV (no clipping, exact stems), PCM_24 for FLAC and others."""
+    return "FLOAT" if Path(path).suffix.lower() in (".wav", ".wave") else "PCM_24"
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int,
+                *, subtype: str | None = None) -> None:
+    """Write ``audio`` (shape (channels, samples)) atomically: temp file, fsync, rename."""
+    path = Path(path)
+    audio = np.asarray(audio)
+    if audio.ndim != 2:
+        raise ParameterError(f"audio must have shape (channels, samples), got {audio.shape}")
+    fmt = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF",
+           ".aif": "AIFF"}.get(path.suffix.lower())
+    if fmt is None:
+        raise ParameterError(f"{path}: unknown audio format {path.suffix!r}; use .wav or .flac")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, audio.T, int(sample_rate), subtype=subtype or default_subtype(path),
+                 format=fmt)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file: ``(audio (channels, samples) float64, sample_rate)``."""
+    try:
+        data, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError, OSError) as exc:
+        raise AtomsynthError(f"{path}: cannot read audio ({exc})") from None
+    return np.ascontiguousarray(data.T), int(sr)
