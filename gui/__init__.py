@@ -1,1 +1,1 @@
-"""placeholder"""
+"""atomsynth.gui: the PySide6 + pyqtgraph desktop app (the ``gui`` extra)."""
