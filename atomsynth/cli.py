@@ -18,6 +18,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("atomsynth.commands.render", "render an atom file to WAV/FLAC (mix and stems)"),
     "presets": ("atomsynth.commands.presets", "list the resonance presets or apply one"),
     "examples": ("atomsynth.commands.examples", "list or rebuild the bundled example atom sets"),
+    "fit": ("atomsynth.commands.fit", "fit resonant atoms to a recording (PyTorch; GPU when present)"),
+    "fit-batch": ("atomsynth.commands.fit_batch",
+                  "fit every audio file of a folder, in parallel, resumable (or on Ray)"),
+    "preset-from": ("atomsynth.commands.preset_from",
+                    "estimate a resonance preset (mode table) from a recorded strike"),
+    "eval": ("atomsynth.commands.eval",
+             "quality of a decoding against its reference: SNR, spectral and mel distances, "
+             "ViSQOL, bitrate"),
 }
 
 

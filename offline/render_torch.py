@@ -205,6 +205,16 @@ def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Ten
     return band * env, lengths
 
 
+def _block_size(t60: torch.Tensor, active: torch.Tensor, sr: float) -> int:
+    """Largest power of two (<= 512) over which the fastest active mode decays by < e^40."""
+    fastest = t60[active].min().item() if bool(active.any()) else 1.0
+    per_sample = LN1000 / (fastest * sr)
+    block = 512
+    while block > 1 and per_sample * block > 40.0:
+        block //= 2
+    return block
+
+
 def pan_gains(pan: torch.Tensor, channels: int) -> torch.Tensor:
     """Constant-power pan gains, shape (n, channels) (torch twin of the reference's)."""
     n = pan.shape[0]
@@ -291,7 +301,9 @@ def render_atoms(
     mix = p["mix"]
     norm = _resonance_norm(amp, p["attack_s"], p["burst_shape"], p["noise_bw_hz"])
     weights = amp * ((1.0 - mix) * norm / sr)[:, None]  # (n, K)
-    log_p = torch.complex(-LN1000 / (t60 * sr), 2.0 * math.pi * freq / sr)  # (n, K)
+    # Inactive modes (amplitude 0) get a slow decay so that no power of them overflows.
+    t60_safe = torch.where(active, t60, torch.ones_like(t60))
+    log_p = torch.complex(-LN1000 / (t60_safe * sr), 2.0 * math.pi * freq / sr)  # (n, K)
     wc = weights.to(cdtype)
 
     # Burst region: b + b (*) h[0:L], length L_max, then delayed into the window via FFT.
@@ -320,13 +332,20 @@ def render_atoms(
     rev_c = rev.clamp(min=0).to(dtype).to(cdtype)
     state = (torch.exp(log_p[:, :, None] * rev_c[:, None, :]) * b[:, None, :].to(cdtype)).sum(-1)
     coef = wc * state  # (n, K)
-    grid = torch.arange(length, dtype=dtype, device=device)
+    # p^(t - s) with s = delay + L - 1, as a product of a coarse and a fine power so that the
+    # sum over modes is a batched complex matrix product: no (atoms, modes, samples) tensor.
+    block = _block_size(t60.detach(), active, sr)
+    n_blocks = -(-length // block)
     lens_t = torch.as_tensor(lengths, dtype=dtype, device=device)
-    expo = grid[None, :] - delay[:, None] - lens_t[:, None] + 1.0  # (n, T)
+    shift = delay + lens_t - 1.0  # (n,)
+    coarse_t = torch.arange(n_blocks, dtype=dtype, device=device) * block
+    coarse = (coarse_t[None, :] - shift[:, None]).clamp(min=-float(block))  # (n, nb)
+    left = coef[:, None, :] * torch.exp(log_p[:, None, :] * coarse[:, :, None].to(cdtype))
+    fine = torch.exp(log_p[:, :, None]
+                     * torch.arange(block, dtype=dtype, device=device)[None, None, :].to(cdtype))
+    tail = torch.bmm(left, fine).imag.reshape(n, n_blocks * block)[:, :length]
+    grid = torch.arange(length, dtype=dtype, device=device)
     after = (grid[None, :] - local.detach()[:, None] - lens_t[:, None]) >= 0
-    expo_safe = torch.where(after, expo, torch.zeros_like(expo))
-    tail = torch.einsum("nk,nkt->nt", coef,
-                        torch.exp(log_p[:, :, None] * expo_safe[:, None, :].to(cdtype))).imag
     tail = torch.where(after, tail, torch.zeros_like(tail))
 
     sig = (head_win + tail) * (10.0 ** (p["gain_db"] / 20.0))[:, None]
