@@ -164,14 +164,14 @@ def track_t60(power: np.ndarray, freq_hz: float, sample_rate: float, n_fft: int,
     return float(np.clip(-60.0 / slope, 0.02, 30.0))
 
 
-def initial_atoms(x: np.ndarray, sample_rate: float, *, n_atoms: int, rng: np.random.Generator,
+def initial_atoms(x: np.ndarray, sample_rate: float, *, n_atoms: int, first_seed: int = 0,
                   start_s: float = 0.0, span_s: float | None = None, max_modes: int = 16,
                   pan: np.ndarray | None = None) -> ResonantAtoms:
     """First atoms for the mono signal ``x`` (whose sample 0 is at time ``start_s``).
 
     Onsets are taken only within the first ``span_s`` seconds (the segment proper); up to
-    ``n_atoms`` atoms are shared among onsets in proportion to their spectral energy. Gains
-    are placeholders (0 dB) to be set by :func:`calibrate_gains`.
+    ``n_atoms`` atoms are shared among onsets in proportion to their spectral energy; their
+    noise keys are ``first_seed, first_seed + 1, ...``. Gains are placeholders (0 dB) to be set by :func:`calibrate_gains`.
     """
     sr = float(sample_rate)
     span = x.size / sr if span_s is None else span_s
@@ -226,7 +226,8 @@ def initial_atoms(x: np.ndarray, sample_rate: float, *, n_atoms: int, rng: np.ra
     return ResonantAtoms(
         n, **{k: np.asarray(v) for k, v in cols.items()},
         gain_db=0.0, damping=0.5, inharmonicity=0.0, attack_s=0.002, burst_shape=2.0, mix=0.0,
-        seed=rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32),
+        # Consecutive noise keys: delta coding makes them nearly free in compact files.
+        seed=(first_seed + np.arange(n, dtype=np.int64)) % 2**32,
     )
 
 

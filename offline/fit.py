@@ -288,7 +288,7 @@ def fit_audio(
     _seed_everything(cfg.seed)
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)
-    rng = np.random.default_rng(cfg.seed)
+    next_seed = (cfg.seed * 1_000_003) % 2**32
     loss_fn = MultiResolutionSTFTLoss(fft_sizes=cfg.fft_sizes)
     sparse = SparsityLoss(weight=cfg.sparsity)
     seg_len = int(round(cfg.segment_s * sr))
@@ -312,8 +312,9 @@ def fit_audio(
             budget = max(1, round(cfg.atoms_per_second * span_s))
             mono = residual.mean(axis=0)
             pans = None
-            atoms = initial_atoms(mono, sr, n_atoms=budget, rng=rng, start_s=start_s,
+            atoms = initial_atoms(mono, sr, n_atoms=budget, first_seed=next_seed, start_s=start_s,
                                   span_s=span_s, max_modes=cfg.max_modes, pan=pans)
+            next_seed = (next_seed + len(atoms)) % 2**32
             tgt = torch.as_tensor(residual, dtype=dtype, device=device)[None]
             if len(atoms) == 0:
                 continue
@@ -365,8 +366,7 @@ def fit_audio(
     report.seconds = time.perf_counter() - t_start
     atom_set = AtomSet(
         sample_rate=sr, channels=channels, resonant=resonant, duration_s=duration_s,
-        provenance={"tool": "atomsynth fit", "config": _config_dict(cfg),
-                    "input_sample_rate": sr_in},
+        provenance={"tool": "atomsynth fit", "seed": cfg.seed},
     )
     return atom_set, report
 
@@ -409,15 +409,14 @@ def _calibrate(atoms: ResonantAtoms, target: np.ndarray, sr: float, channels: in
     return atoms.with_columns(gain_db=np.clip(gain_db, -100.0, 24.0))
 
 
-def fit_quality(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    """SNR (dB) and a multi-resolution log-spectral distance of two (C, T) arrays."""
-    n = min(reference.shape[-1], decoded.shape[-1])
-    ref, dec = reference[..., :n], decoded[..., :n]
-    err = np.sum((ref - dec) ** 2)
-    snr = 10 * np.log10(np.sum(ref**2) / err) if err > 0 else math.inf
-    loss = MultiResolutionSTFTLoss(linear_weight=0.0, log_weight=1.0, eps=1e-4)
-    lsd = float(loss(torch.as_tensor(dec), torch.as_tensor(ref)))
-    return {"snr_db": float(snr), "log_spectral_distance": lsd}
+def fit_quality(reference: np.ndarray, decoded: np.ndarray, sample_rate: int) -> dict[str, float]:
+    """SNR (dB), multi-resolution log-spectral distance (dB) and mel distance of two (C, T)
+    arrays at ``sample_rate`` (the measures of :mod:`atomsynth.offline.quality`)."""
+    from atomsynth.offline.quality import log_spectral_distance, mel_distance, snr_db
+
+    return {"snr_db": snr_db(reference, decoded),
+            "log_spectral_distance_db": log_spectral_distance(reference, decoded, sample_rate),
+            "mel_distance": mel_distance(reference, decoded, sample_rate)}
 
 
 __all__ = ["FitConfig", "FitReport", "fit_audio", "fit_quality", "resolve_device"]

@@ -76,7 +76,7 @@ def fit_file(input_path, output_path, config, *, quiet: bool = False, compact: b
         ref = np.stack([ref[0::2].sum(axis=0), ref[1::2].sum(axis=0)]) / np.sqrt(ref.shape[0] / 2)
     if sr != atom_set.sample_rate:
         ref = resample(ref, sr, atom_set.sample_rate)
-    quality = fit_quality(ref, decoded)
+    quality = fit_quality(ref, decoded, atom_set.sample_rate)
     duration = atom_set.duration_s or 1.0
     quality["atoms"] = len(atom_set.resonant)
     quality["atoms_per_second"] = len(atom_set.resonant) / duration
@@ -93,8 +93,9 @@ def run(args) -> int:
           f"{r['atoms_before_pruning'] - q['atoms']} pruned), {q['bitrate_bps'] / 1000:.2f} kbps; "
           f"{r['segments']} segment(s), {r['iterations']} steps in {r['seconds']:.1f} s on "
           f"{r['device']}")
-    print(f"quality: SNR {q['snr_db']:.2f} dB, multi-resolution log-spectral distance "
-          f"{q['log_spectral_distance']:.3f}; loss per segment "
+    print(f"quality: SNR {q['snr_db']:.2f} dB, log-spectral distance "
+          f"{q['log_spectral_distance_db']:.2f} dB, mel distance {q['mel_distance']:.3f}; "
+          f"mean segment loss "
           f"{sum(r['initial_loss']) / max(1, len(r['initial_loss'])):.3f} -> "
           f"{sum(r['final_loss']) / max(1, len(r['final_loss'])):.3f}")
     if args.report:
