@@ -50,7 +50,7 @@ def detect_onsets(x: np.ndarray, sample_rate: float, *, min_gap_s: float = 0.06,
     the previous onset. If the signal sounds from its start, 0 is an onset.
     """
     p = stft_power(x, n_fft=1024, hop=HOP)
-    logp = np.log(p + 1e-10 * (p.max() + 1e-30))
+    logp = np.log(p + 1e-6 * (p.max() + 1e-30))  # a -60 dB floor: no flux in the noise
     flux = np.maximum(0.0, np.diff(logp, axis=1)).mean(axis=0)
     flux = np.concatenate([[0.0], flux])
     energy = p.sum(axis=0)
@@ -59,16 +59,33 @@ def detect_onsets(x: np.ndarray, sample_rate: float, *, min_gap_s: float = 0.06,
     onsets: list[float] = []
     gap = int(math.ceil(min_gap_s * sample_rate / HOP))
     last = -gap
-    for i in range(1, flux.size - 1):
+    # Frames reaching past the signal's end see its truncation as broadband flux: skip them.
+    last_frame = min(flux.size - 1, (x.size - 512) // HOP + 1)
+    for i in range(1, last_frame):
         lo = max(0, i - 8)
         local = np.median(flux[lo:i + 8])
         if (flux[i] >= flux[i - 1] and flux[i] >= flux[i + 1] and loud[i]
                 and flux[i] > local + sensitivity * mad * 3 and i - last >= gap):
-            onsets.append(max(0.0, (i - 1) * HOP / sample_rate))
+            onsets.append(_refine_onset(x, i, sample_rate))
             last = i
     if loud[: max(2, gap // 2)].any() and (not onsets or onsets[0] > min_gap_s):
         onsets.insert(0, 0.0)
     return np.asarray(onsets, dtype=np.float64)
+
+
+def _refine_onset(x: np.ndarray, frame: int, sample_rate: float, n_fft: int = 1024) -> float:
+    """The onset inside flux frame ``frame``: the sharpest rise of 64-sample log energy within
+    the samples the frame adds (frames are centred, so frame i ends at i * HOP + n_fft / 2)."""
+    lo = max(0, (frame - 1) * HOP + n_fft // 2 - n_fft)
+    hi = min(x.size, frame * HOP + n_fft // 2)
+    seg = x[lo:hi]
+    step = 64
+    if seg.size < 3 * step:
+        return lo / sample_rate
+    e = np.array([np.sum(seg[j:j + step] ** 2) for j in range(0, seg.size - step + 1, step)])
+    le = np.log(e + 1e-6 * (e.max() + 1e-30))
+    j = int(np.argmax(np.diff(le))) + 1
+    return (lo + j * step) / sample_rate
 
 
 def spectral_peaks(x: np.ndarray, sample_rate: float, *, n_fft: int = N_FFT,
@@ -81,7 +98,8 @@ def spectral_peaks(x: np.ndarray, sample_rate: float, *, n_fft: int = N_FFT,
     mag = np.abs(np.fft.rfft(seg * win)) * 2.0 / win.sum()
     db = 20.0 * np.log10(mag + 1e-12)
     top = db.max()
-    cand = np.flatnonzero((db[1:-1] > db[:-2]) & (db[1:-1] >= db[2:]) & (db[1:-1] > top + floor_db)) + 1
+    inner = db[1:-1]
+    cand = np.flatnonzero((inner > db[:-2]) & (inner >= db[2:]) & (inner > top + floor_db)) + 1
     peaks = []
     for k in cand:
         a, b, c = db[k - 1], db[k], db[k + 1]
@@ -171,7 +189,8 @@ def initial_atoms(x: np.ndarray, sample_rate: float, *, n_atoms: int, first_seed
 
     Onsets are taken only within the first ``span_s`` seconds (the segment proper); up to
     ``n_atoms`` atoms are shared among onsets in proportion to their spectral energy; their
-    noise keys are ``first_seed, first_seed + 1, ...``. Gains are placeholders (0 dB) to be set by :func:`calibrate_gains`.
+    noise keys are ``first_seed, first_seed + 1, ...``. Gains are placeholders (0 dB) to be
+    set by :func:`calibrate_gains`.
     """
     sr = float(sample_rate)
     span = x.size / sr if span_s is None else span_s
