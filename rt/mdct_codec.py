@@ -30,13 +30,12 @@ import math
 import zlib
 
 import numpy as np
-from numba import njit
-
 from atomsynth.rt import rangecoder as rc
 from atomsynth.rt.atoms import MdctAtoms
 from atomsynth.rt.errors import AtomFileError
 from atomsynth.rt.features import MdctFeatures, dequantize_mdct, order, quantize_mdct
 from atomsynth.rt.params import MDCT_SCALES
+from numba import njit
 
 CODING = "mdct-range-v1"
 N_BANDS = 13
@@ -282,7 +281,7 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
         if not isinstance(row, list) or len(row) != 6:
             raise _bad(f"stream {i} is not [scale, channel, n, first, last, max bin]")
         s = _int(row[0], 0, len(MDCT_SCALES) - 1, f"stream {i} scale")
-        c = _int(row[1], 0, 63, f"stream {i} channel")
+        _int(row[1], 0, 63, f"stream {i} channel")
         n = _int(row[2], 1, count, f"stream {i} count")
         f0 = _int(row[3], 0, 2**31 - 1, f"stream {i} first frame")
         _int(row[4], f0, 2**31 - 1, f"stream {i} last frame")
