@@ -104,7 +104,8 @@ def test_residual_layer(rng):
     y = render(s, duration_s=n / SR)
     fit_only = snr_db(x, render(fit, duration_s=n / SR))
     # the residual layer removes 20 dB of what the fit left (quantization costs a little)
-    assert snr_db(x, y) == pytest.approx(fit_only + 20.0, abs=0.5)
+    # (at least: the pursuit's SNR is measured on a padded domain, a lower bound)
+    assert fit_only + 19.5 <= snr_db(x, y) <= fit_only + 25.0
     back = from_bytes(to_bytes(s, compact=True))
     assert back.mdct == s.mdct and len(back.resonant) == 2
 
