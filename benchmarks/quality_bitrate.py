@@ -56,7 +56,14 @@ def main() -> None:
     ap.add_argument("--all", action="store_true", help="every file of --data")
     ap.add_argument("--out", default="out/quality_bitrate")
     ap.add_argument("--no-visqol", action="store_true")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redraw the PNG from OUT/results.json")
     args = ap.parse_args()
+    if args.replot:
+        rows = json.loads((Path(args.out) / "results.json").read_text())
+        draw(summarize(rows), Path(args.out) / "quality_bitrate.png",
+             len({r["file"] for r in rows}))
+        return
     files = sorted(glob.glob(os.path.join(args.data, "*.flac")))
     if not args.all:
         keep = set(args.files.split(","))
@@ -128,6 +135,7 @@ def summarize(rows: list[dict]) -> dict:
 
 def draw(summary: dict, path: Path, n_files: int) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -147,6 +155,7 @@ def draw(summary: dict, path: Path, n_files: int) -> None:
     axes[1].set_ylabel("mel distance (lower is better)")
     for ax in axes:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xticks([3, 4, 6, 8, 12, 16, 24, 32])
         ax.set_xticklabels(["3", "4", "6", "8", "12", "16", "24", "32"])
         ax.set_xlabel("real bitrate, kb/s (every byte of the file)")
