@@ -204,6 +204,42 @@ def _order_name(features: MdctFeatures) -> str:
     return "canonical"
 
 
+def merge_duplicates(atoms: MdctAtoms) -> MdctAtoms:
+    """Atoms that share a basis function (scale, frame, bin, channel) and a group, summed.
+
+    Their sum is the same signal, so nothing audible changes; atoms whose values cancel are
+    dropped. Returns ``atoms`` itself when no two share a basis function.
+    """
+    if len(atoms) < 2:
+        return atoms
+    keys = np.stack([atoms.scale.astype(np.int64), atoms.frame.astype(np.int64),
+                     atoms.bin.astype(np.int64), atoms.channel.astype(np.int64),
+                     atoms.group.astype(np.int64)], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    if uniq.shape[0] == len(atoms):
+        return atoms
+    value = np.bincount(inverse.ravel(), weights=atoms.value, minlength=uniq.shape[0])
+    keep = value != 0
+    u = uniq[keep]
+    return MdctAtoms(int(keep.sum()), scale=u[:, 0], frame=u[:, 1], bin=u[:, 2],
+                     channel=u[:, 3], group=u[:, 4], value=value[keep])
+
+
+def _layers(c: dict, group: np.ndarray) -> np.ndarray:
+    """0 for the first atom at a position (scale, channel, frame, bin), 1 for a second one (of
+    another group), and so on: each layer is coded as streams of its own."""
+    n = c["bin"].size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    order_ = np.lexsort((group, c["bin"], c["frame"], c["channel"], c["scale"]))
+    pos = np.stack([c[k][order_] for k in ("scale", "channel", "frame", "bin")], axis=1)
+    new = np.r_[True, np.any(pos[1:] != pos[:-1], axis=1)]
+    run_start = np.maximum.accumulate(np.where(new, np.arange(n), 0))
+    layer = np.empty(n, dtype=np.int64)
+    layer[order_] = np.arange(n) - run_start
+    return layer
+
+
 def encode_mdct(atoms: MdctAtoms, *, n_levels: int = 64, range_db: float = 96.0,
                 ref: float | None = None) -> tuple[dict, bytes, np.ndarray]:
     """Quantize and range-code ``atoms``.
@@ -216,15 +252,19 @@ def encode_mdct(atoms: MdctAtoms, *, n_levels: int = 64, range_db: float = 96.0,
     group : ndarray of int64
         The atoms' groups in canonical order (stored by the caller, if not all zero).
     """
+    atoms = merge_duplicates(atoms)
     feats = quantize_mdct(atoms, n_levels=n_levels, range_db=range_db, ref=ref)
     name = _order_name(feats) if len(feats) else "canonical"
     c = feats.columns
-    perm = np.lexsort((c["bin"], c["frame"], c["channel"], c["scale"]))
+    layer = _layers(c, feats.group)
+    perm = np.lexsort((c["bin"], c["frame"], c["channel"], layer, c["scale"]))
     f = {k: v[perm] for k, v in c.items()}
     group = feats.group[perm]
+    layer = layer[perm]
     streams = []
     if len(feats):
-        key = f["scale"] * 64 + f["channel"]
+        # one stream per (scale, layer, channel): inside it every (frame, bin) is unique
+        key = (f["scale"] * (layer.max() + 1) + layer) * 64 + f["channel"]
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         ends = np.r_[starts[1:], key.size]
         for a, b in zip(starts, ends, strict=True):
@@ -274,8 +314,8 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
     if zlib.crc32(payload) != meta.get("crc32"):
         raise _bad("checksum mismatch (corrupted file)")
     streams = meta.get("streams")
-    if not isinstance(streams, list) or len(streams) > len(MDCT_SCALES) * 64:
-        raise _bad("streams must be a list of at most 448 entries")
+    if not isinstance(streams, list) or len(streams) > max(count, 1):
+        raise _bad("streams must be a list of at most one entry per atom")
     rows, total = [], 0
     for i, row in enumerate(streams):
         if not isinstance(row, list) or len(row) != 6:
