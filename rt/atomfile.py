@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
 from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct
@@ -143,7 +142,8 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
             atoms = getattr(atom_set, fam)
             cols = []
             for spec in specs:
-                arr = np.ascontiguousarray(atoms[spec.name], dtype=np.dtype(spec.dtype).newbyteorder("<"))
+                dtype = np.dtype(spec.dtype).newbyteorder("<")
+                arr = np.ascontiguousarray(atoms[spec.name], dtype=dtype)
                 raw = arr.tobytes()
                 packed = zlib.compress(raw, 6)
                 cols.append({"name": spec.name, "dtype": arr.dtype.str, "encoding": "zlib",
@@ -290,7 +290,8 @@ def _bounded_inflate(blob: memoryview, size: int, decompressor: Any, what: str) 
 
 def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
     if len(buf) < _PREFIX.size:
-        raise AtomFileError(f"truncated: {len(buf)} bytes is shorter than the {_PREFIX.size}-byte prefix")
+        raise AtomFileError(
+            f"truncated: {len(buf)} bytes is shorter than the {_PREFIX.size}-byte prefix")
     magic, major, minor, hclen, hlen, hcrc = _PREFIX.unpack_from(buf)
     if magic != MAGIC:
         raise AtomFileError("not an atomsynth file (bad magic bytes)")
