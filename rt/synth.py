@@ -35,7 +35,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.burst import burst, resonance_norm
@@ -328,6 +327,10 @@ class StreamingSynth:
 
     def set_macro(self, name: str, value: float, *, at: int | None = None) -> None:
         """Set a macro (see the module); takes effect on the first tick at or after ``at``."""
+        self._schedule(at, self.prepare_macro(name, value))
+
+    def prepare_macro(self, name: str, value: float) -> Callable[[], None]:
+        """Validate a macro change now; return the edit to run in the render thread."""
         if name not in MACROS:
             raise ParameterError(f"macro {name!r} is unknown; known: {sorted(MACROS)}")
         lo, hi, _ = MACROS[name]
@@ -347,15 +350,18 @@ class StreamingSynth:
                 s_now = self.score_at(self.position)
                 self._n_anchor, self._s_anchor, self._stretch = self.position, s_now, v
 
-        self._schedule(at, apply)
+        return apply
 
     def set_gate(self, on: bool, *, at: int | None = None) -> None:
         """Fade the whole output out (``False``) or back in (``True``), smoothed."""
+        self._schedule(at, self.prepare_gate(on))
+
+    def prepare_gate(self, on: bool) -> Callable[[], None]:
         def apply() -> None:
             self._gate = 1.0 if on else 0.0
             self._set_master()
 
-        self._schedule(at, apply)
+        return apply
 
     def _set_master(self) -> None:
         self._mac_tgt[K.MAC_MASTER] = 10.0 ** (self._master_db / 20.0) * self._gate
@@ -369,6 +375,13 @@ class StreamingSynth:
                   mute: bool | None = None, solo: bool | None = None,
                   room_send: float | None = None, at: int | None = None) -> None:
         """Live group controls: gain (dB), pan offset, mute, solo, room send factor [0, 4]."""
+        self._schedule(at, self.prepare_group(group, gain_db=gain_db, pan=pan, mute=mute,
+                                              solo=solo, room_send=room_send))
+
+    def prepare_group(self, group: int, *, gain_db: float | None = None,
+                      pan: float | None = None, mute: bool | None = None,
+                      solo: bool | None = None, room_send: float | None = None
+                      ) -> Callable[[], None]:
         g = int(_check_range("group", group, 0, MAX_GROUPS - 1))
         if float(group) != g:
             raise ParameterError(f"group = {group!r} must be an integer in [0, {MAX_GROUPS - 1}]")
@@ -394,7 +407,7 @@ class StreamingSynth:
             self._any_solo = bool(self._g_solo.any() or self._a_solo.any())
             self._refresh_targets(self._active[: self._ictl[0]])
 
-        self._schedule(at, apply)
+        return apply
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, *, at: int | None = None,
                   **params: float) -> None:
@@ -403,6 +416,10 @@ class StreamingSynth:
         Sounding atoms follow within one tick (gains smoothed); a preset swap re-tunes a
         sounding atom's modes and keeps their state.
         """
+        self._schedule(at, self.prepare_atoms(indices, **params))
+
+    def prepare_atoms(self, indices: Sequence[int] | np.ndarray, **params: float
+                      ) -> Callable[[], None]:
         n = len(self._a_gain)
         idx = np.atleast_1d(np.asarray(indices))
         if idx.dtype.kind not in "iu" or (idx.size and (idx.min() < 0 or idx.max() >= n)):
@@ -454,7 +471,7 @@ class StreamingSynth:
             else:
                 self._refresh_targets(act[np.isin(self._slot_atom[act], idx)])
 
-        self._schedule(at, apply)
+        return apply
 
     def set_atom_set(self, atom_set: AtomSet, *, at: int | None = None) -> None:
         """Swap in an edited set; the transport position is kept.
@@ -463,6 +480,9 @@ class StreamingSynth:
         sends and modes smoothly (their oscillator state is kept); otherwise they ring out
         with their old parameters. Atoms not yet started use the new set.
         """
+        self._schedule(at, self.prepare_atom_set(atom_set))
+
+    def prepare_atom_set(self, atom_set: AtomSet) -> Callable[[], None]:
         if not isinstance(atom_set, AtomSet):
             raise ParameterError(f"atom_set must be an AtomSet, got {type(atom_set).__name__}")
 
@@ -490,20 +510,25 @@ class StreamingSynth:
             for sc in self._scales:
                 sc.next = int(np.searchsorted(sc.starts, s_now, "left"))
 
-        self._schedule(at, apply)
+        return apply
 
     def seek(self, seconds: float, *, at: int | None = None) -> None:
         """Jump to ``seconds`` on the score: sounding atoms fade out (one smoothing time),
         atoms sounding at the new position start there mid-way."""
-        limit = max(self.atom_set.length_s, 0.0) + 3600.0
-        s = _check_range("seek seconds", seconds, 0.0, limit)
-        self._schedule(at, lambda: self._reposition(s, kill=True))
+        self._schedule(at, self.prepare_seek(seconds))
+
+    def prepare_seek(self, seconds: float) -> Callable[[], None]:
+        s = _check_range("seek seconds", seconds, 0.0, 86400.0)
+        return lambda: self._reposition(s, kill=True)
 
     def set_loop(self, start_s: float | None, end_s: float | None = None) -> None:
         """Loop the score region [start_s, end_s) (``None`` clears the loop); immediate."""
+        self.prepare_loop(start_s, end_s)()
+
+    def prepare_loop(self, start_s: float | None, end_s: float | None = None
+                     ) -> Callable[[], None]:
         if start_s is None:
-            self._loop = None
-            return
+            return lambda: setattr(self, "_loop", None)
         a = _check_range("loop start_s", start_s, 0.0, 86400.0)
         b = _check_range("loop end_s", end_s, 0.0, 86400.0) if end_s is not None else None
         if b is None or b <= a:
@@ -512,7 +537,23 @@ class StreamingSynth:
         kb = int(onset_sample(b, self.sample_rate))
         if kb <= ka:
             raise ParameterError("loop region is shorter than one sample")
-        self._loop = (ka, kb)
+        return lambda: setattr(self, "_loop", (ka, kb))
+
+    def run_pending(self) -> None:
+        """Apply every queued edit now (at the current position) and jump all smoothed
+        controls to their targets: for setting up an offline render before sample 0."""
+        while self._pending:
+            self._pending.pop(0)[2]()
+        self._mac_cur[:] = self._mac_tgt
+        self._mac_prev[0] = self._mac_prev[1] = self._mac_tgt[K.MAC_MASTER]
+        self._mac_prev[2:5] = self._mac_cur[:3]
+        na = int(self._ictl[0])
+        act = self._active[:na]
+        for s in act:
+            K.slot_poles(int(s), self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
+                         self._fc2, self._lg2, self._pre, self._pim, self._w)
+        self._gA[act] = self._gB[act] = self._gT[act]
+        self._sA[act] = self._sB[act] = self._sT[act]
 
     # ------------------------------------------------------------------ slots
     def _mode_params(self, idx: np.ndarray):

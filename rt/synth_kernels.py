@@ -281,7 +281,7 @@ def warm_kernels() -> None:
     render_block(out, 0, 0, TICK + 3, active, ictl, mac, mac_t, mac_prev,
                  0.1, i64.copy(), i64.copy(), i64.copy(), f(8), i64.copy(), i64.copy(), f(S),
                  i64.copy(), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-                 f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
+                 f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
                  np.zeros(S, np.bool_), np.zeros(S, np.int64))
     nm = np.ones(S, np.int64)
