@@ -7,8 +7,11 @@ Threads:
 * the render-ahead thread: drains the queue, renders blocks (Numba kernels release the GIL)
   through the effects bridge into a ring of ``ahead_blocks`` float32 blocks, and measures its
   CPU load per block;
-* the PortAudio callback: copies the next ready block into the output buffer (no JIT, no
-  allocation, no lock), or writes silence and counts an underflow when none is ready.
+* the PortAudio callback: a Numba ``cfunc`` (:mod:`atomsynth.rt.pa_stream`) that copies the
+  next ready block into the output buffer without taking the GIL (no Python, no allocation,
+  no lock), or writes silence and counts a miss when none is ready. A garbage collection or a
+  busy GUI thread therefore cannot stall the audio; they can only delay the render thread,
+  which the ring of ``ahead_blocks`` absorbs.
 
 Usage::
 
@@ -21,6 +24,8 @@ Usage::
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import threading
 import time
@@ -29,12 +34,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from atomsynth.rt import pa_stream as P
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.errors import AudioDeviceError, ParameterError
 from atomsynth.rt.extent import ceil_samples
 from atomsynth.rt.synth import StreamingSynth
+
+RENDER_RT_PRIORITY = 20
+"""SCHED_FIFO priority asked for the render-ahead thread (JACK's own clients use ~70)."""
 
 MAX_EDITS = 4096
 """Capacity of the edit queue; further edits are refused (counted in ``stats()``)."""
@@ -113,12 +122,15 @@ class Engine:
         Blocks rendered ahead of the callback (the ring's size).
     effects : EffectsBridge, optional
         The room / insert chain; default: rooms of the set's ``room_names``.
+    freeze_gc : bool
+        ``gc.freeze()`` when the stream starts, so full garbage collections by other threads
+        stay short (they hold the GIL the render thread needs).
     """
 
     def __init__(self, atom_set: AtomSet, *, sample_rate: int = 48000, block_size: int = 256,
                  device: int | str | None = None, latency: str | float = "low",
                  output: bool = True, ahead_blocks: int = 4,
-                 effects: EffectsBridge | None = None) -> None:
+                 effects: EffectsBridge | None = None, freeze_gc: bool = True) -> None:
         if not isinstance(block_size, (int, np.integer)) or not 16 <= block_size <= 8192:
             raise ParameterError(f"block_size = {block_size!r} is out of range; allowed "
                                  "[16, 8192]")
@@ -126,6 +138,8 @@ class Engine:
             raise ParameterError(f"ahead_blocks = {ahead_blocks!r} is out of range; allowed "
                                  "[1, 64]")
         self.block_size = int(block_size)
+        self.freeze_gc = bool(freeze_gc)
+        self.max_batch = max(1, int(ahead_blocks) // 2)
         self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192)
         self.sample_rate = self._synth.sample_rate
         self.channels = atom_set.channels
@@ -147,17 +161,14 @@ class Engine:
         self._rendering = False  # the render thread advances the synth
         self._loop: tuple[float, float] | None = None
         self._position_s = 0.0
-        # ring of ready blocks
+        # ring of ready blocks, shared with the C callback
         n = int(ahead_blocks)
-        self._ring = np.zeros((n, self.block_size, self.channels), np.float32)
+        self._depth = n
+        self._buf = P.make_ring(n, self.block_size, self.channels)
+        self._ring = self._buf[P.HDR:].reshape(n, self.block_size, self.channels)
         self._ring_pos = np.zeros(n)
         self._ring_level = np.zeros((n, self.channels))
         self._w = 0
-        self._r = 0
-        self._levels = np.zeros(self.channels)
-        # counters
-        self._underflows = 0
-        self._pa_underflows = 0
         self._cb_load_peak = 0.0
         self._load = 0.0
         self._load_peak = 0.0
@@ -193,22 +204,23 @@ class Engine:
         if self._started:
             return
         self.warm()
+        if self.freeze_gc:
+            # Everything alive now (modules, kernels, the set) leaves the collector's view, so
+            # a later full collection scans only new objects: short GIL pauses.
+            gc.collect()
+            gc.freeze()
         self._started = True
         if not self.output:
             return
-        import sounddevice as sd
-
         self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch, 0.001))
+        sys.setswitchinterval(min(self._switch, 0.0005))
         self._stop.clear()
         self._thread = threading.Thread(target=self._render_loop, name="atomsynth-render",
                                         daemon=True)
         self._thread.start()
         try:
-            self._stream = sd.OutputStream(
-                device=self.device_index, samplerate=self.sample_rate,
-                blocksize=self.block_size, channels=self.channels, dtype="float32",
-                latency=self.latency, callback=self._callback)
+            self._stream = P.CallbackStream(self._buf, device=self.device_index,
+                                            sample_rate=self.sample_rate, latency=self.latency)
             self._stream.start()
         except Exception as exc:  # PortAudioError and friends
             self._stop.set()
@@ -225,11 +237,8 @@ class Engine:
     def close(self) -> None:
         """Close the stream and the render thread."""
         if self._stream is not None:
-            try:
-                self._stream.stop()
-            finally:
-                self._stream.close()
-                self._stream = None
+            self._stream.close()
+            self._stream = None
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=5.0)
@@ -248,9 +257,15 @@ class Engine:
         if not self.output:
             self._drain()
 
+    def _set_rendering(self, on: bool) -> None:
+        self._rendering = on
+        self._buf[P.H_RENDERING] = 1.0 if on else 0.0
+
     def play(self) -> None:
+        if not self._rendering:
+            self._buf[P.H_PRIMED] = 0.0
         self._playing = True
-        self._rendering = True
+        self._set_rendering(True)
         self._push(self._synth.prepare_gate(True))
 
     def pause(self) -> None:
@@ -273,6 +288,10 @@ class Engine:
 
     @property
     def position_s(self) -> float:
+        """Score position of the block now playing (or where the transport rests), seconds."""
+        last = int(self._buf[P.H_LAST])
+        if self.output and self._rendering and last >= 0:
+            return float(self._ring_pos[last])
         return self._position_s
 
     # ------------------------------------------------------------------ edits
@@ -307,84 +326,103 @@ class Engine:
         while self._edits:
             synth._schedule(None, self._edits.popleft())
 
-    def _render_one(self) -> None:
+    def _render_one(self, nblocks: int = 1) -> None:
+        """Render ``nblocks`` blocks in one pass (fewer GIL hand-overs) into the ring."""
         synth = self._synth
         self._drain()
         t0 = time.perf_counter()
         B = self.block_size
-        slot = self._w % self._ring.shape[0]
         pos = synth.position_s
-        buses = synth.render(B)
+        step = B / self.sample_rate
+        buses = synth.render(B * nblocks)
         mix = self.effects.process(buses) if self.effects.active else buses[0]
-        self._ring[slot] = mix.T
-        self._ring_level[slot] = np.abs(mix).max(axis=1)
-        self._ring_pos[slot] = pos
+        for k in range(nblocks):
+            slot = (self._w + k) % self._depth
+            part = mix[:, k * B : (k + 1) * B]
+            self._ring[slot] = part.T
+            self._ring_level[slot] = np.abs(part).max(axis=1)
+            self._ring_pos[slot] = pos + k * step
         self._atoms_playing = synth.atoms_playing
-        self._w += 1
-        load = (time.perf_counter() - t0) * self.sample_rate / B
+        self._w += nblocks
+        self._buf[P.H_W] = self._w  # publish the blocks to the callback
+        load = (time.perf_counter() - t0) * self.sample_rate / (B * nblocks)
         self._load = 0.9 * self._load + 0.1 * load
         self._load_peak = max(self._load_peak, load)
+        if self._stream is not None:
+            self._cb_load_peak = max(self._cb_load_peak, self._stream.cpu_load)
         if not self._playing and synth.silent:
-            self._rendering = False
+            self._position_s = synth.position_s
+            self._set_rendering(False)
+            self._buf[P.H_PRIMED] = 1.0  # let the callback drain what is left
         elif self._playing and self._loop is None and synth.finished:
+            self._position_s = synth.position_s
             self._playing = False
-            self._rendering = False
+            self._set_rendering(False)
+            self._buf[P.H_PRIMED] = 1.0
+
+    def _raise_priority(self) -> None:
+        """Ask for real-time scheduling of the render thread (Linux; silently not granted
+        without the rights: rtprio limit, CAP_SYS_NICE or root)."""
+        self.render_priority = "normal"
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RENDER_RT_PRIORITY))
+            self.render_priority = f"SCHED_FIFO {RENDER_RT_PRIORITY}"
+        except (AttributeError, OSError):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
+                self.render_priority = "nice -10"
+            except (AttributeError, OSError):
+                pass
 
     def _render_loop(self) -> None:
+        self._raise_priority()
         period = self.block_size / self.sample_rate
-        depth = self._ring.shape[0]
+        depth = self._depth
+        buf = self._buf
         while not self._stop.is_set():
             if not self._rendering:
                 self._drain()
                 time.sleep(period / 4)
                 continue
-            if self._w - self._r >= depth:
+            free = depth - (self._w - int(buf[P.H_R]))
+            if free <= 0:
+                buf[P.H_PRIMED] = 1.0
                 time.sleep(period / 4)
                 continue
-            self._render_one()
-
-    def _callback(self, outdata, frames, time_info, status) -> None:
-        t = time.perf_counter()
-        if status.output_underflow:
-            self._pa_underflows += 1
-        r = self._r
-        if r < self._w and frames == self.block_size:
-            slot = r % self._ring.shape[0]
-            outdata[:] = self._ring[slot]
-            self._position_s = self._ring_pos[slot]
-            self._levels = self._ring_level[slot]
-            self._r = r + 1
-        else:
-            outdata.fill(0)
-            if self._rendering:
-                self._underflows += 1
-            self._levels = np.zeros(self.channels) if self._levels.any() else self._levels
-        load = (time.perf_counter() - t) * self.sample_rate / max(frames, 1)
-        if load > self._cb_load_peak:
-            self._cb_load_peak = load
+            self._render_one(min(free, max(1, 8192 // self.block_size), self.max_batch))
 
     # ------------------------------------------------------------------ status
     def stats(self) -> dict[str, Any]:
         """Counters and meters (safe to call from any thread)."""
-        lat = self.block_size * self._ring.shape[0] / self.sample_rate
+        lat = self.block_size * self._depth / self.sample_rate
         if self._stream is not None:
             lat += float(self._stream.latency)
-        levels = np.asarray(self._levels, dtype=np.float64)
+        buf = self._buf
+        last = int(buf[P.H_LAST])
+        levels = self._ring_level[last] if last >= 0 and self._rendering else np.zeros(
+            self.channels)
+        misses, pa_under = int(buf[P.H_MISSES]), int(buf[P.H_PA_UNDER])
         with np.errstate(divide="ignore"):
             levels_db = [float(x) for x in 20.0 * np.log10(np.maximum(levels, 1e-12))]
         return {
             "cpu_load": float(self._load),
             "cpu_load_peak": float(self._load_peak),
-            "callback_load_peak": float(self._cb_load_peak),
+            "callback_load_peak": float(self._cb_load_peak),  # PortAudio's measure
             "portaudio_cpu_load": float(self._stream.cpu_load) if self._stream else 0.0,
-            "underflows": int(self._underflows + self._pa_underflows),
+            "underflows": misses + pa_under,
+            "ring_misses": misses,
+            "portaudio_underflows": pa_under,
+            "callbacks": int(buf[P.H_CALLS]),
+            "first_miss_callback": int(buf[P.H_FIRST_MISS]),
+            "last_miss_callback": int(buf[P.H_LAST_MISS]),
             "atoms_playing": int(self._atoms_playing),
             "sample_rate": self.sample_rate,
             "block_size": self.block_size,
             "latency_s": lat,
             "levels_db": levels_db,
-            "position_s": float(self._position_s),
+            "position_s": self.position_s,
             "edits_refused": int(self.edits_refused),
+            "render_priority": getattr(self, "render_priority", "not started"),
         }
 
     # ------------------------------------------------------------------ offline
