@@ -1,4 +1,4 @@
-"""``atomsynth rooms [--rebuild]``: list the room impulse responses, or regenerate the bundled ones."""
+"""``atomsynth rooms [--rebuild]``: list room impulse responses, or regenerate the bundled ones."""
 
 from __future__ import annotations
 
