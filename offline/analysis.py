@@ -42,12 +42,15 @@ def stft_power(x: np.ndarray, *, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarr
 
 
 def detect_onsets(x: np.ndarray, sample_rate: float, *, min_gap_s: float = 0.06,
-                  sensitivity: float = 1.5) -> np.ndarray:
+                  sensitivity: float = 1.5, reexcite_s: float | None = 0.2) -> np.ndarray:
     """Onset times in seconds of a mono signal (half-wave rectified log-spectral flux).
 
     A frame is an onset when its flux is a local maximum, exceeds the moving median by
     ``sensitivity`` times the flux's median absolute deviation, and lies ``min_gap_s`` after
-    the previous onset. If the signal sounds from its start, 0 is an onset.
+    the previous onset. If the signal sounds from its start, 0 is an onset. Sustained sound
+    (a bowed or blown note, a voice) has no onsets to speak of but has to be re-excited: with
+    ``reexcite_s`` set, every loud frame (within 30 dB of the loudest) that lies ``reexcite_s``
+    after the previous onset becomes one too.
     """
     p = stft_power(x, n_fft=1024, hop=HOP)
     logp = np.log(p + 1e-6 * (p.max() + 1e-30))  # a -60 dB floor: no flux in the noise
@@ -70,6 +73,18 @@ def detect_onsets(x: np.ndarray, sample_rate: float, *, min_gap_s: float = 0.06,
             last = i
     if loud[: max(2, gap // 2)].any() and (not onsets or onsets[0] > min_gap_s):
         onsets.insert(0, 0.0)
+    if reexcite_s is not None:
+        loud30 = energy > 1e-3 * (energy.max() + 1e-30)
+        times = sorted(onsets)
+        extra = []
+        for i in range(last_frame):
+            t = max(0.0, i * HOP - 256) / sample_rate
+            before = [o for o in times + extra if o <= t + 1e-9]
+            after = [o for o in times if o > t]
+            if (loud30[i] and (not before or t - max(before) >= reexcite_s)
+                    and (not after or after[0] - t >= min_gap_s)):
+                extra.append(t)
+        onsets = sorted(times + extra)
     return np.asarray(onsets, dtype=np.float64)
 
 
@@ -231,6 +246,8 @@ def initial_atoms(x: np.ndarray, sample_rate: float, *, n_atoms: int, first_seed
             else:
                 bright = 0.5
             t60 = track_t60(power, f0, sr, N_FFT, HOP, start_frame=f_start, stop_frame=f_stop)
+            # A sound re-excited soon after needs no long ring of its own to start with.
+            t60 = min(t60, max(0.1, 3.0 * (bounds[i + 1] - t0)))
             cols["onset_s"].append(start_s + t0)
             cols["f0_hz"].append(float(np.clip(f0, 20.0, nyq * 0.95)))
             cols["t60_s"].append(t60)
