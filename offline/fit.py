@@ -48,9 +48,9 @@ _RAW = {
     "burst_shape": ("log", 0.03),
     "mix": ("logit", 0.03),
 }
-_BOUNDS = {  # fitting ranges (inside the parameter table's)
+_BOUNDS = {  # fitting ranges, inside the parameter table's with room for compact quantization
     "gain_db": (-120.0, 24.0), "damping": (-2.0, 4.0), "inharmonicity": (1e-9, 0.05),
-    "t60_s": (0.005, 30.0), "attack_s": (0.0002, 0.05), "burst_shape": (0.5, 16.0),
+    "t60_s": (0.005, 30.0), "attack_s": (0.0002, 0.05), "burst_shape": (0.55, 16.0),
     "noise_bw_hz": (20.0, 48000.0), "cutoff_hz": (20.0, 96000.0), "f0_hz": (20.0, 48000.0),
     "noise_hz": (0.0, 48000.0), "brightness": (1e-4, 1 - 1e-4), "mix": (1e-4, 1 - 1e-4),
     "pan": (-0.999, 0.999),

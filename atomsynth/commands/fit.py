@@ -57,7 +57,7 @@ def fit_file(input_path, output_path, config, *, quiet: bool = False, compact: b
     import numpy as np
 
     from atomsynth.offline.fit import fit_audio, fit_quality
-    from atomsynth.rt.atomfile import file_bitrate, save
+    from atomsynth.rt.atomfile import file_bitrate, load, save
     from atomsynth.rt.audio_io import read_audio
     from atomsynth.rt.reference import render
     from atomsynth.rt.resample import resample
@@ -70,6 +70,7 @@ def fit_file(input_path, output_path, config, *, quiet: bool = False, compact: b
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     save(atom_set, output_path, compact=compact)
+    atom_set = load(output_path)  # measure what the file holds (compact mode quantizes)
     decoded = render(atom_set, duration_s=atom_set.duration_s)
     ref = audio
     if ref.shape[0] > 2:
