@@ -10,6 +10,7 @@ thread each), or as tasks on a Ray cluster (``ray_address``; the optional ``clus
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import tempfile
 from collections.abc import Callable
@@ -113,7 +114,9 @@ def fit_corpus(root, out_dir, config, *, jobs: int | None = None, ray_address: s
             if progress is not None:
                 progress(i + 1, total, results[-1])
         return results
-    with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
+    # Spawned, not forked: a fork of a process whose torch thread pool is running can hang.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=ctx) as pool:
         futures = [pool.submit(run_job, job, config, 1) for job in todo]
         for i, fut in enumerate(as_completed(futures)):
             results.append(fut.result())

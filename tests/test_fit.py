@@ -148,14 +148,30 @@ def test_fit_batch_is_resumable(tmp_path):
     (src / "notes.txt").write_text("not audio")
     out = tmp_path / "out"
     argv = [str(src), "-o", str(out), "--iterations", "1", "--sample-rate", str(SR),
-            "--jobs", "1", "--quiet"]
-    assert run_command(fit_batch, argv) == 0
+            "--quiet", "--jobs"]
+    assert run_command(fit_batch, argv + ["1"]) == 0
     first = (out / "a" / "one.atoms").stat().st_mtime_ns
     assert (out / "two.atoms").exists() and (out / "a" / "one.json").exists()
     (out / "two.atoms").unlink()  # as if the run had crashed before this file
-    assert run_command(fit_batch, argv) == 0
+    assert run_command(fit_batch, argv + ["1"]) == 0
     assert (out / "two.atoms").exists()
     assert (out / "a" / "one.atoms").stat().st_mtime_ns == first  # skipped, not refitted
+
+
+@pytest.mark.slow
+def test_fit_batch_in_worker_processes(tmp_path):
+    """Two spawned worker processes (slow: each imports torch)."""
+    from atomsynth.commands import fit_batch
+
+    src = tmp_path / "corpus"
+    src.mkdir()
+    for i in range(2):
+        write_audio(src / f"f{i}.wav", target(seconds=0.1 + 0.05 * i), SR)
+    out = tmp_path / "out"
+    argv = [str(src), "-o", str(out), "--iterations", "1", "--sample-rate", str(SR), "--quiet",
+            "--jobs", "2"]
+    assert run_command(fit_batch, argv) == 0
+    assert len(load(out / "f0.atoms").resonant) >= 1 and (out / "f1.atoms").exists()
 
 
 def test_fit_batch_ray_missing_is_a_clear_error(tmp_path, monkeypatch):
