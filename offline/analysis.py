@@ -81,8 +81,14 @@ def detect_onsets(x: np.ndarray, sample_rate: float, *, min_gap_s: float = 0.06,
             t = max(0.0, i * HOP - 256) / sample_rate
             before = [o for o in times + extra if o <= t + 1e-9]
             after = [o for o in times if o > t]
-            if (loud30[i] and (not before or t - max(before) >= reexcite_s)
-                    and (not after or after[0] - t >= min_gap_s)):
+            if not loud30[i] or (before and t - max(before) < reexcite_s):
+                continue
+            if after and after[0] - t < min_gap_s:
+                continue
+            # Only sustained sound: within 6 dB of the loudest frame since the last onset (a
+            # decaying note falls faster and needs no new excitation).
+            since = int(max(before) * sample_rate / HOP) if before else 0
+            if energy[i] >= 0.25 * energy[since:i + 1].max():
                 extra.append(t)
         onsets = sorted(times + extra)
     return np.asarray(onsets, dtype=np.float64)
