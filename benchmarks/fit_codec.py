@@ -34,7 +34,12 @@ OPUS_KBPS = (6, 12, 24)
 
 def measure(ref: np.ndarray, dec: np.ndarray, sr: int, use_visqol: bool) -> dict:
     out = {"mel_distance": mel_distance(ref, dec, sr), "snr_db": snr_db(ref, dec)}
-    out["visqol"] = visqol(ref, dec, sr) if use_visqol else None
+    out["visqol"] = None
+    if use_visqol:
+        try:
+            out["visqol"] = visqol(ref, dec, sr)
+        except ValueError:  # ViSQOL needs about a second of audio; shorter files get none
+            pass
     return out
 
 

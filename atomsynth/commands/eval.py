@@ -70,7 +70,7 @@ def evaluate(reference_path, decoded_path, *, use_visqol: bool = True) -> tuple[
     if use_visqol:
         try:
             figures["visqol"] = quality.visqol(ref, dec, sr)
-        except AtomsynthError as exc:
+        except (AtomsynthError, ValueError) as exc:  # ValueError: too short for ViSQOL
             figures["visqol"] = None
             figures["visqol_error"] = str(exc)
     return figures, {"ref": ref, "dec": dec, "sr": sr, "atom_set": atom_set}
