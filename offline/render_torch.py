@@ -13,8 +13,11 @@ How it is computed
   burst length ``L``.
 * Resonance inside the burst (``n < L``): FFT convolution of the burst with ``h[0:L]``.
 * Resonance after the burst: the closed form ``Im(sum_m w_m s_m p_m^(n - L + 1))`` with the mode
-  states ``s_m`` at the burst's last sample, evaluated directly on the window's sample grid. Its
-  memory is ``atoms x modes x length`` complex numbers: keep windows to a few seconds.
+  states ``s_m`` at the burst's last sample, evaluated on the window's sample grid as a batched
+  complex matrix product: with ``n = block * c + f``, ``p^n = p^(block c) p^f``, so the sum over
+  modes multiplies an (atoms, blocks, modes) matrix by an (atoms, modes, block) one. Memory is
+  ``atoms x modes x (length / block + block)``; the block (at most 512) is small enough that no
+  power of the fastest-decaying mode overflows.
 * Onset: the reference starts an atom on sample ``n0 = floor(onset_s sr + 0.5)``. The renderer
   places it exactly there (so it equals the reference), and differentiates through a continuous
   delay with a straight-through estimator: the delay is ``n0 + (x - stop_grad(x))`` with
