@@ -20,14 +20,12 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from atomsynth.gui.document import Selection
+from atomsynth.gui.spectrogram import SpectrogramImage
+from atomsynth.rt.atoms import AtomSet
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
-
-from atomsynth.rt.atoms import AtomSet
-
-from atomsynth.gui.document import Selection
-from atomsynth.gui.spectrogram import SpectrogramImage
 
 PALETTE = ("#4e9cff", "#ff8c42", "#3ddc97", "#ff5e7e", "#b48cff", "#ffd166", "#5ee6eb",
            "#f78fb3", "#9bd770", "#c08457", "#8aa1ff", "#e0e0e0")

@@ -8,8 +8,8 @@ the view.
 from __future__ import annotations
 
 import numpy as np
-
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
+from atomsynth.rt.errors import PresetError
 from atomsynth.rt.presets import add_mode_table, get_preset
 
 _SCALE = np.array([0, 2, 4, 7, 9])
@@ -42,11 +42,15 @@ def demo_atom_set(n_atoms: int = 48, *, duration_s: float | None = None, seed: i
     atom_set = AtomSet(sample_rate=sample_rate, channels=2,
                        group_names=("melody", "bass", "clicks"),
                        provenance={"tool": "atomsynth.gui.demo", "seed": seed})
-    atom_set, marimba = add_mode_table(atom_set, get_preset("marimba"))
-    atom_set, wood = add_mode_table(atom_set, get_preset("wood_block"))
+    try:
+        atom_set, marimba = add_mode_table(atom_set, get_preset("marimba"))
+        atom_set, wood = add_mode_table(atom_set, get_preset("wood_block"))
+    except PresetError:  # presets not installed: parametric modes only
+        marimba = wood = -2
     preset = np.where(group == 0, marimba, np.where(group == 2, wood, -1)).astype(np.int32)
-    n_modes = np.where(preset == marimba, len(atom_set.mode_tables[marimba]),
-                       np.where(preset == wood, len(atom_set.mode_tables[wood]), 12))
+    preset[preset < -1] = -1
+    sizes = {i: len(t) for i, t in enumerate(atom_set.mode_tables)}
+    n_modes = np.array([sizes.get(int(p), 12) for p in preset], dtype=np.int32)
     res = ResonantAtoms(
         onset_s=onset,
         gain_db=np.where(group == 2, -26.0, -16.0) + rng.normal(0, 3, n_atoms),

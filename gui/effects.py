@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
 from atomsynth.rt.errors import EffectError, ParameterError
 from atomsynth.rt.presets import data_dir
 

@@ -7,6 +7,16 @@ to load or to take a value shows a message; it never takes the window down.
 
 from __future__ import annotations
 
+from atomsynth.gui.effects import (
+    BUILTIN_EFFECTS,
+    Effect,
+    EffectParam,
+    EffectsChain,
+    load_vst3,
+    make_builtin,
+    room_files,
+)
+from atomsynth.rt.errors import AtomsynthError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,18 +30,6 @@ from PySide6.QtWidgets import (
     QSlider,
     QVBoxLayout,
     QWidget,
-)
-
-from atomsynth.rt.errors import AtomsynthError
-
-from atomsynth.gui.effects import (
-    BUILTIN_EFFECTS,
-    Effect,
-    EffectParam,
-    EffectsChain,
-    load_vst3,
-    make_builtin,
-    room_files,
 )
 
 _STEPS = 1000

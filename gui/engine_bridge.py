@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import importlib
 
+from atomsynth.gui.mixdown import MixSettings
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.errors import AtomsynthError, AudioDeviceError
-
-from atomsynth.gui.mixdown import MixSettings
 
 
 def engine_module():

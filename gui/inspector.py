@@ -11,6 +11,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from atomsynth.gui.document import Selection
+from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
+from atomsynth.rt.presets import available_presets
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -27,12 +31,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from atomsynth.rt.atoms import AtomSet
-from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
-from atomsynth.rt.presets import available_presets
-
-from atomsynth.gui.document import Selection
 
 
 def _decimals(spec: ParamSpec) -> int:

@@ -11,9 +11,8 @@ import importlib
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QThread, Signal
-
 from atomsynth.rt.errors import AtomsynthError
+from PySide6.QtCore import QThread, Signal
 
 
 class Cancelled(Exception):

@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from atomsynth.gui.mixdown import MACRO_DEFAULTS, MixSettings
+from atomsynth.rt.atoms import AtomSet
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -23,10 +26,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from atomsynth.rt.atoms import AtomSet
-
-from atomsynth.gui.mixdown import MACRO_DEFAULTS, MixSettings
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,14 @@ MACROS = (
     MacroSpec("master_gain_db", "master gain", -60, 12, "dB", "db"),
 )
 _STEPS = 1000
+
+
+def _centred(w: QWidget) -> QWidget:
+    holder = QWidget()
+    lay = QHBoxLayout(holder)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(w, 0, Qt.AlignmentFlag.AlignCenter)
+    return holder
 
 
 class MacroPanel(QWidget):
@@ -166,8 +173,9 @@ class MacroPanel(QWidget):
                     w.setText(f"{ids[r]}: {name}")
             return
         self._group_ids = ids
+        self._checks: dict[int, dict[str, QCheckBox]] = {}
         self.table.setRowCount(len(ids))
-        for r, (g, name) in enumerate(zip(ids, names)):
+        for r, (g, name) in enumerate(zip(ids, names, strict=True)):
             c = self.settings.group(g)
             self.table.setCellWidget(r, 0, QLabel(f"{g}: {name}"))
             gain = QDoubleSpinBox()
@@ -194,13 +202,16 @@ class MacroPanel(QWidget):
             send.setValue(c.room_send)
             send.setKeyboardTracking(False)
             send.valueChanged.connect(lambda v, g=g: self._group(g, room_send=float(v)))
-            for col, w in enumerate((gain, pan, mute, solo, send), start=1):
+            for col, w in enumerate((gain, pan, _centred(mute), _centred(solo), send), start=1):
                 self.table.setCellWidget(r, col, w)
+            self._checks[g] = {"mute": mute, "solo": solo}
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def group_widget(self, group: int, column: str):
         """The control of ``group`` in ``column`` ("gain dB", "pan", "mute", "solo", "send")."""
+        if column in ("mute", "solo"):
+            return self._checks[group][column]
         cols = ["group", "gain dB", "pan", "mute", "solo", "send"]
         return self.table.cellWidget(self._group_ids.index(group), cols.index(column))
 

@@ -24,7 +24,7 @@ class LevelMeter(QWidget):
         if len(levels) != len(self.levels_db):
             self.hold_db = [FLOOR_DB] * len(levels)
         self.levels_db = levels
-        self.hold_db = [max(lv, h - 0.5) for lv, h in zip(levels, self.hold_db)]
+        self.hold_db = [max(lv, h - 0.5) for lv, h in zip(levels, self.hold_db, strict=True)]
         self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt naming
@@ -33,7 +33,7 @@ class LevelMeter(QWidget):
         n = max(1, len(self.levels_db))
         w = (self.width() - 4) / n
         h = self.height() - 4
-        for i, (lv, hold) in enumerate(zip(self.levels_db, self.hold_db)):
+        for i, (lv, hold) in enumerate(zip(self.levels_db, self.hold_db, strict=True)):
             frac = (lv - FLOOR_DB) / -FLOOR_DB
             x = 2 + i * w
             colour = QColor("#ff5e7e") if lv > -3 else QColor("#3ddc97")

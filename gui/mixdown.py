@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.params import RESONANT_PARAMS
 

@@ -33,7 +33,7 @@ class TransportBar(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 2, 4, 2)
-        self.rewind_btn = QPushButton("⏮")
+        self.rewind_btn = QPushButton("◀◀")
         self.rewind_btn.setToolTip("back to the start (Home)")
         self.rewind_btn.clicked.connect(self.rewind_clicked)
         self.play_btn = QPushButton("▶ play")
@@ -71,8 +71,8 @@ class TransportBar(QWidget):
         self.device_combo.clear()
         self.device_combo.addItem("no audio output", None)
         for d in devices:
-            self.device_combo.addItem(f"{d.get('name', '?')} ({d.get('host_api', d.get('hostapi', ''))})",
-                                      d.get("index"))
+            api = d.get("host_api", d.get("hostapi", ""))
+            self.device_combo.addItem(f"{d.get('name', '?')} ({api})", d.get("index"))
         i = self.device_combo.findData(current)
         self.device_combo.setCurrentIndex(max(i, 0))
         self.device_combo.blockSignals(False)
