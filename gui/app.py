@@ -726,7 +726,8 @@ def main(argv: list[str] | None = None, *, path=None, device=None, audio: bool =
                 return
             s = win.doc.atom_set
             if len(s.resonant):  # show the inspector with a few atoms selected
-                win.doc.select(Selection.of(np.flatnonzero(s.resonant.group == s.resonant.group[0])[:6]))
+                first = np.flatnonzero(s.resonant.group == s.resonant.group[0])[:6]
+                win.doc.select(Selection.of(first))
             app.processEvents()
             win.grab().save(screenshot)
             print(f"wrote {screenshot}")
