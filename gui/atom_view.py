@@ -164,6 +164,8 @@ class AtomView(QWidget):
                                               pen=pg.mkPen("#ffffff", width=2))
         self.sel_scatter.setZValue(5)
         self.plot.addItem(self.sel_scatter)
+        for item in (self.scatter, self.sel_scatter):  # clicks go to the ViewBox's handler
+            item.mouseClickEvent = lambda ev: ev.ignore()
         self.playhead = pg.InfiniteLine(0.0, angle=90, movable=True,
                                         pen=pg.mkPen("#ffffff", width=1.5),
                                         hoverPen=pg.mkPen("#ffd166", width=2))
