@@ -253,6 +253,9 @@ class MainWindow(QMainWindow):
         self.macros.group_changed.connect(lambda g, p: self.bridge.set_group(g, **p))
         self.effects.error.connect(self.show_error)
         self.effects.chain_changed.connect(self._chain_changed)
+        self.effects.param_changed.connect(self._effect_param)
+        self.effects.room_requested.connect(
+            lambda name, wet, all_atoms: self.guard(d.set_room)(name, wet, all_atoms=all_atoms))
         self.transport.play_clicked.connect(self.toggle_play)
         self.transport.rewind_clicked.connect(lambda: self.seek(0.0))
         self.transport.loop_changed.connect(self._loop_changed)
@@ -284,6 +287,7 @@ class MainWindow(QMainWindow):
     # -- engine ---------------------------------------------------------------------------
     def _start_engine(self) -> None:
         problem = self.bridge.open(self.doc.atom_set, self.mix)
+        self.chain.engine_inserts = 0
         self.transport.set_devices(list_devices(),
                                    self.bridge.device if self.bridge.has_output else None)
         if problem:
@@ -297,13 +301,21 @@ class MainWindow(QMainWindow):
         self._start_engine()
 
     def _chain_changed(self) -> None:
+        """Rebuild the engine bridge's insert chain from the panel's."""
         eng = self.bridge.engine
-        fx = getattr(eng, "effects", None) if eng is not None else None
-        if fx is None:
+        if eng is None:
             return
         try:
-            if hasattr(fx, "set_chain"):
-                fx.set_chain(self.chain)
+            self.chain.sync_to(eng.effects)
+        except AtomsynthError as exc:
+            self.show_error(str(exc))
+
+    def _effect_param(self, index: int, name: str, value: float) -> None:
+        eng = self.bridge.engine
+        if eng is None:
+            return
+        try:
+            eng.effects.set_param(index, name, value)
         except AtomsynthError as exc:
             self.show_error(str(exc))
 
@@ -319,8 +331,14 @@ class MainWindow(QMainWindow):
             self.preview_audio = None
             self.view.set_waveform(None, s.sample_rate)
             self.view.set_spectrogram(None)
-        else:
-            self.bridge.set_atom_set(s)
+        elif self.bridge.engine is not None:
+            if tuple(self.bridge.engine.atom_set.room_names) != tuple(s.room_names):
+                self._start_engine()  # new room buses: the engine is rebuilt
+            else:
+                try:
+                    self.bridge.set_atom_set(s)
+                except AtomsynthError:
+                    self._start_engine()
         if self.preview_enabled and s.n_atoms <= PREVIEW_MAX_ATOMS:
             self.preview_timer.start()
         self._update_title()
@@ -622,16 +640,50 @@ class MainWindow(QMainWindow):
     def render_to(self, target: Path, *, stems: bool, wait: bool = False) -> Job:
         """Render the mix (to a file) or the stems (into a folder) with the live controls.
 
-        The rendering uses the reference renderer with the macro and group settings baked in,
-        then the room and insert effects.
+        With the engine: its offline render (same synthesizer, macros, group controls, rooms
+        and inserts as live playback), in a fresh output-less engine; stems render each
+        audible group alone. Without it: the reference renderer with the controls baked in,
+        then the inserts.
         """
         from atomsynth.rt.audio_io import write_audio
 
         atom_set, mix, chain = self.doc.atom_set, self.mix, self.chain
         sr = atom_set.sample_rate
-        suffix = ".wav"
+        suffix = target.suffix if not stems and target.suffix else ".wav"
+        live = self.bridge.engine
+
+        def engine_render(subset, progress):
+            from atomsynth.rt.engine import Engine
+
+            eng = Engine(subset, sample_rate=sr, output=False,
+                         effects=live.effects.clone() if live is not None else None)
+            for name, value in mix.macros.items():
+                eng.set_macro(name, value)
+            for g, c in mix.groups.items():
+                eng.set_group(g, gain_db=c.gain_db, pan=c.pan, mute=c.mute, solo=c.solo,
+                              room_send=c.room_send)
+            return eng.render_offline(duration_s=atom_set.length_s, progress=progress)
 
         def work(progress):
+            if live is not None:
+                if not stems:
+                    audio = engine_render(atom_set, progress)
+                    write_audio(target, audio, sr)
+                    return audio
+                groups = mix.audible_groups(atom_set.groups)
+                target.mkdir(parents=True, exist_ok=True)
+                total = None
+                for i, g in enumerate(groups):
+                    sub = atom_set.replace(
+                        resonant=atom_set.resonant.select(atom_set.resonant.group == g),
+                        mdct=atom_set.mdct.select(atom_set.mdct.group == g))
+                    audio = engine_render(sub, lambda f, i=i: progress((i + f) / len(groups)))
+                    name = atom_set.group_name(g).replace("/", "_").replace(" ", "_")
+                    write_audio(target / f"{g:02d}_{name}{suffix}", audio, sr)
+                    total = audio if total is None else total + audio
+                if total is not None:
+                    write_audio(target / f"mix{suffix}", total, sr)
+                return total
             if stems:
                 out = render_baked(atom_set, mix, stems=True, progress=progress)
                 target.mkdir(parents=True, exist_ok=True)

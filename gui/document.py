@@ -306,6 +306,29 @@ class AtomDocument(QObject):
         label = getattr(preset, "name", str(preset))
         self.apply(after, f"apply preset {label} to {sel.resonant.size} atom(s)")
 
+    def set_room(self, room_name: str, wet: float, *, all_atoms: bool = False) -> None:
+        """Send the selected (or all) resonant atoms to room ``room_name`` at ``wet``.
+
+        The room is added to the set's ``room_names`` when new; ``""`` makes the atoms dry.
+        """
+        if not 0.0 <= wet <= 1.0:
+            raise ParameterError(f"wet = {wet!r} is out of range; allowed [0.0, 1.0]")
+        s = self._atom_set
+        idx = np.arange(len(s.resonant)) if all_atoms else self._selection.resonant
+        if not idx.size:
+            raise ParameterError("room: no resonant atoms are selected")
+        names = list(s.room_names)
+        if room_name:
+            if room_name not in names:
+                names.append(room_name)
+            r, w = names.index(room_name), float(wet)
+        else:
+            r, w = -1, 0.0
+        after = s.replace(room_names=tuple(names))
+        after = after.replace(resonant=after.resonant.with_columns(idx, room=r, wet=w))
+        where = room_name or "dry"
+        self.apply(after, f"send {idx.size} atom(s) to {where}")
+
     def rename_group(self, group: int, name: str) -> None:
         names = list(self._atom_set.group_names)
         while len(names) <= group:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 from atomsynth.rt.errors import EffectError, ParameterError
-from atomsynth.rt.presets import data_dir
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg")
 
@@ -58,28 +57,21 @@ BUILTIN_EFFECTS: dict[str, tuple[EffectParam, ...]] = {
     "LowpassFilter": (EffectParam("cutoff_frequency_hz", 100, 20000, "Hz"),),
     "LadderFilter": (EffectParam("cutoff_hz", 20, 20000, "Hz"), EffectParam("resonance", 0, 1),
                      EffectParam("drive", 1, 10)),
-    "Bitcrush": (EffectParam("bit_depth", 1, 32, "bits"),),
 }
+
+BRIDGE_KIND = {"Reverb": "reverb", "Delay": "delay", "Chorus": "chorus", "Phaser": "phaser",
+               "Compressor": "compressor", "Limiter": "limiter", "Distortion": "distortion",
+               "Gain": "gain", "HighpassFilter": "highpass", "LowpassFilter": "lowpass",
+               "LadderFilter": "ladder"}
+"""Our effect names -> the names :meth:`EffectsBridge.add_effect` takes."""
 
 
 def room_files() -> dict[str, Path]:
-    """Available rooms by display name: bundled ones, then ``IMPULSE_RESPONSE_PATH`` ones."""
-    out: dict[str, Path] = {}
-    bundled = data_dir() / "rooms"
-    if bundled.is_dir():
-        for p in sorted(bundled.iterdir()):
-            if p.suffix.lower() in AUDIO_SUFFIXES:
-                out[p.stem] = p
-    for entry in os.environ.get("IMPULSE_RESPONSE_PATH", "").split(os.pathsep):
-        if not entry:
-            continue
-        path = Path(entry).expanduser()
-        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
-        for p in files:
-            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES:
-                name = p.stem if p.stem not in out else f"{p.stem} ({p.parent.name})"
-                out[name] = p
-    return out
+    """Available rooms by name: ``IMPULSE_RESPONSE_PATH`` files, then the bundled rooms
+    (the engine finds a room's impulse response by the same name)."""
+    from atomsynth.rt.rooms import available_rooms
+
+    return dict(sorted(available_rooms().items()))
 
 
 @dataclass
@@ -90,6 +82,21 @@ class Effect:
     plugin: object
     params: tuple[EffectParam, ...]
     path: Path | None = None
+
+    @property
+    def kind(self) -> str:
+        """The engine bridge's name for it: a built-in kind or "plugin"."""
+        return "plugin" if self.path is not None else BRIDGE_KIND[self.name]
+
+    def values(self) -> dict[str, float]:
+        """Current parameter values in the plugin's own units (by attribute name)."""
+        out = {}
+        for p in self.params:
+            try:
+                out[p.name] = getattr(self.plugin, p.name)
+            except Exception:  # noqa: BLE001 - a plugin may refuse to report a value
+                continue
+        return out
 
     def get(self, p: EffectParam) -> float:
         if p.raw:
@@ -134,32 +141,40 @@ def load_vst3(path: str | os.PathLike) -> Effect:
 
 @dataclass
 class EffectsChain:
-    """Room and insert effects of the session (not stored in the .atoms file)."""
+    """The insert effects of the session (not stored in the .atoms file).
 
-    room: str | None = None
-    room_send: float = 0.25
+    Rooms are part of the atoms (``room_names``, each atom's ``room`` and ``wet``) and are
+    rendered by the engine's bridge.
+    """
+
     inserts: list[Effect] = field(default_factory=list)
+    engine_inserts: int = 0  # how many inserts the engine's bridge holds from us
 
     def move(self, index: int, delta: int) -> None:
         j = index + delta
         if 0 <= index < len(self.inserts) and 0 <= j < len(self.inserts):
             self.inserts[index], self.inserts[j] = self.inserts[j], self.inserts[index]
 
+    def sync_to(self, bridge) -> None:
+        """Make the engine's :class:`EffectsBridge` insert chain equal to ours (rebuilt in
+        order through its queue, so the audio thread picks it up at the next block)."""
+        for _ in range(self.engine_inserts):
+            bridge.remove_insert(0)
+        self.engine_inserts = 0
+        for e in self.inserts:
+            if e.kind == "plugin":
+                idx = bridge.load_plugin(e.path, params=e.values())
+            else:
+                idx = bridge.add_effect(e.kind, **e.values())
+            if idx is None:
+                raise EffectError(bridge.errors[-1] if bridge.errors else f"{e.name}: failed")
+            self.engine_inserts += 1
+
     def process(self, audio: np.ndarray, sample_rate: int) -> np.ndarray:
-        """Apply the room send and the inserts to a (channels, samples) mix, offline."""
+        """Apply the inserts to a (channels, samples) mix, offline (used without an engine)."""
         import pedalboard
 
         out = np.asarray(audio, dtype=np.float32)
-        if self.room and self.room_send > 0:
-            rooms = room_files()
-            if self.room not in rooms:
-                raise EffectError(f"room {self.room!r} not found; known: {sorted(rooms)}")
-            try:
-                conv = pedalboard.Convolution(str(rooms[self.room]), mix=1.0)
-                wet = conv(out, sample_rate)
-            except Exception as exc:  # noqa: BLE001
-                raise EffectError(f"room {self.room!r}: {exc}") from None
-            out = out + np.float32(self.room_send) * wet
         if self.inserts:
             try:
                 out = pedalboard.Pedalboard([e.plugin for e in self.inserts])(out, sample_rate)
@@ -169,4 +184,4 @@ class EffectsChain:
 
     @property
     def active(self) -> bool:
-        return bool(self.inserts) or (self.room is not None and self.room_send > 0)
+        return bool(self.inserts)

@@ -1,8 +1,11 @@
-"""The effects panel: room and send, the insert chain (add, reorder, remove), parameter sliders.
+"""The effects panel: rooms and sends, the insert chain (add, reorder, remove), sliders.
 
-Edits change the session's :class:`EffectsChain` and emit ``chain_changed`` so the window can
-hand the chain to the engine's pedalboard bridge; renders run it offline. A plugin that fails
-to load or to take a value shows a message; it never takes the window down.
+Rooms belong to the atoms: "send" puts the selected (or all) resonant atoms into the chosen
+room with the given wet level, an undoable edit (``room_requested``); the engine convolves each
+room's bus with its impulse response. Insert edits change the session's :class:`EffectsChain`
+and emit ``chain_changed`` (structure) or ``param_changed`` (a slider) so the window can pass
+them to the engine's pedalboard bridge. A plugin that fails to load or to take a value shows a
+message; it never takes the window down.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class EffectsPanel(QWidget):
     """Signals: ``chain_changed()``, ``error(str)`` (a readable problem to show)."""
 
     chain_changed = Signal()
+    param_changed = Signal(int, str, float)
+    room_requested = Signal(str, float, bool)
     error = Signal(str)
 
     def __init__(self, chain: EffectsChain, parent: QWidget | None = None) -> None:
@@ -54,17 +59,27 @@ class EffectsPanel(QWidget):
                                    "IMPULSE_RESPONSE_PATH")
         self.send_slider = QSlider(Qt.Orientation.Horizontal)
         self.send_slider.setRange(0, 100)
-        self.send_slider.setValue(int(round(chain.room_send * 100)))
-        self.send_label = QLabel(f"{chain.room_send:.2f}")
+        self.send_slider.setValue(30)
+        self.send_label = QLabel("0.30")
+        self.send_slider.valueChanged.connect(
+            lambda v: self.send_label.setText(f"{v / 100:.2f}"))
         row = QHBoxLayout()
         row.addWidget(self.send_slider, 1)
         row.addWidget(self.send_label)
         rl.addRow("impulse response", self.room_combo)
-        rl.addRow("send", row)
+        rl.addRow("wet", row)
+        row = QHBoxLayout()
+        for text, all_atoms in (("send selection", False), ("send all", True)):
+            b = QPushButton(text)
+            b.setToolTip("put the resonant atoms into this room with this wet level (undoable)"
+                         "; 'none' makes them dry")
+            b.clicked.connect(lambda _=False, a=all_atoms: self.room_requested.emit(
+                self.room_combo.currentData() or "", self.send_slider.value() / 100, a))
+            row.addWidget(b)
+        rl.addRow("", row)
+        rl.addRow(QLabel("per-group send factors: Macros & mixer tab"))
         lay.addWidget(room)
         self.reload_rooms()
-        self.room_combo.currentIndexChanged.connect(self._room_changed)
-        self.send_slider.valueChanged.connect(self._send_changed)
 
         ins = QGroupBox("insert effects (in order)")
         il = QVBoxLayout(ins)
@@ -104,18 +119,8 @@ class EffectsPanel(QWidget):
         self.room_combo.addItem("none (dry)", None)
         for name in room_files():
             self.room_combo.addItem(name, name)
-        i = self.room_combo.findData(self.chain.room)
-        self.room_combo.setCurrentIndex(max(i, 0))
+        self.room_combo.setCurrentIndex(1 if self.room_combo.count() > 1 else 0)
         self.room_combo.blockSignals(False)
-
-    def _room_changed(self, _i: int) -> None:
-        self.chain.room = self.room_combo.currentData()
-        self.chain_changed.emit()
-
-    def _send_changed(self, v: int) -> None:
-        self.chain.room_send = v / 100
-        self.send_label.setText(f"{self.chain.room_send:.2f}")
-        self.chain_changed.emit()
 
     # -- inserts --------------------------------------------------------------------------
     def _append(self, effect: Effect) -> None:
@@ -198,4 +203,7 @@ class EffectsPanel(QWidget):
             self.error.emit(str(exc))
             return
         label.setText(f"{value:.3g} {p.unit}")
-        self.chain_changed.emit()
+        index = self.chain.inserts.index(effect)
+        current = effect.values().get(p.name)
+        if current is not None:
+            self.param_changed.emit(index, p.name, float(current))

@@ -79,12 +79,13 @@ class Job(QThread):
             self.done.emit(result)
 
 
-# Where audio files are turned into atoms: (module, function, what it does). The first one
-# that imports is used. Each is called as fn(audio (C, T), sample_rate=sr, progress=cb) and
-# returns an AtomSet.
-ANALYZERS: tuple[tuple[str, str, str], ...] = (
-    ("atomsynth.offline.fit", "fit_audio", "fit resonant atoms"),
-    ("atomsynth.offline.atomizer", "atomize", "atomize into MDCT atoms"),
+# Where audio files are turned into atoms: (module, function, what it does, options). The
+# first one that imports is used. Each is called as fn(audio (C, T), sample_rate=sr,
+# **options) plus progress=cb when it takes one, and returns an AtomSet.
+ANALYZERS: tuple[tuple[str, str, str, dict], ...] = (
+    ("atomsynth.offline.fit", "fit_audio", "fit resonant atoms", {}),
+    ("atomsynth.offline.atomizer", "atomize", "atomize into MDCT atoms",
+     {"scale": 2048, "threshold_db": 60.0}),
 )
 
 
@@ -93,8 +94,10 @@ def find_analyzer(kind: str | None = None):
 
     ``kind``: "fit" or "atomize" to ask for one of them only.
     """
+    import inspect
+
     tried = []
-    for module, name, what in ANALYZERS:
+    for module, name, what, options in ANALYZERS:
         if kind is not None and kind not in module:
             continue
         tried.append(f"{module}.{name}")
@@ -102,6 +105,14 @@ def find_analyzer(kind: str | None = None):
             fn = getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
             continue
-        return fn, what
+        takes_progress = "progress" in inspect.signature(fn).parameters
+
+        def run(audio, *, sample_rate, progress, fn=fn, options=options,
+                takes_progress=takes_progress):
+            extra = {"progress": progress} if takes_progress else {}
+            progress(0.0)
+            return fn(audio, sample_rate=sample_rate, **options, **extra)
+
+        return run, what
     return None, ("turning audio into atoms needs fitting or the atomizer, which this build "
                   f"does not have yet (looked for {', '.join(tried)})")

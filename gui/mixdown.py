@@ -32,7 +32,7 @@ class GroupControl:
     pan: float = 0.0
     mute: bool = False
     solo: bool = False
-    room_send: float = 0.0
+    room_send: float = 1.0  # factor on the atoms' wet sends, [0, 4]
 
 
 @dataclass

@@ -17,7 +17,7 @@ pytest.importorskip("pyqtgraph")
 
 from atomsynth.gui.app import MainWindow  # noqa: E402
 from atomsynth.gui.document import AtomDocument, Selection  # noqa: E402
-from atomsynth.gui.effects import EffectsChain, room_files  # noqa: E402
+from atomsynth.gui.effects import room_files  # noqa: E402
 from atomsynth.gui.jobs import Job  # noqa: E402
 from atomsynth.gui.mixdown import MixSettings, bake  # noqa: E402
 from atomsynth.gui.spectrogram import spectrogram_image  # noqa: E402
@@ -358,25 +358,36 @@ def test_effects_panel_chain_and_errors(qtbot, win, tmp_path, monkeypatch):
     assert "junk.vst3" in win.errors[-1] and len(win.chain.inserts) == 1
 
 
-def test_rooms_from_impulse_response_path(qtbot, tmp_path, monkeypatch):
-    ir = np.zeros((1, 400))
-    ir[0, 0] = 1.0
+def test_room_from_impulse_response_path_reaches_engine(qtbot, win, tmp_path, monkeypatch):
+    ir = np.zeros((1, 4000))
+    ir[0, 0], ir[0, 2000] = 1.0, 0.5  # dry tap plus an echo 125 ms later
     irdir = tmp_path / "irs"
-    write_audio(irdir / "clap_hall.wav", ir, SR)
+    write_audio(irdir / "echo_hall.wav", ir, SR)
     monkeypatch.setenv("IMPULSE_RESPONSE_PATH", str(irdir))
-    assert "clap_hall" in room_files()
-    chain = EffectsChain(room="clap_hall", room_send=0.5)
-    x = np.zeros((2, 2000))
-    x[:, 100] = 0.5
-    y = chain.process(x, SR)
-    # dry + 0.5 x (x convolved with a unit impulse): the peak grows by the send
-    # (pedalboard may normalize the IR, so the wet peak is checked loosely).
-    assert y[0, 100] > 0.5 and np.abs(y[:, :90]).max() < 1e-6
-    from atomsynth.gui.effects_panel import EffectsPanel
-
-    panel = EffectsPanel(EffectsChain())
-    qtbot.addWidget(panel)
-    assert panel.room_combo.findData("clap_hall") > 0
+    assert "echo_hall" in room_files()
+    panel = win.effects
+    panel.reload_rooms()
+    panel.room_combo.setCurrentIndex(panel.room_combo.findData("echo_hall"))
+    panel.send_slider.setValue(50)
+    _button(panel, "send all").click()
+    s = win.doc.atom_set
+    assert s.room_names == ("echo_hall",)
+    np.testing.assert_array_equal(s.resonant.room, 0)
+    np.testing.assert_allclose(s.resonant.wet, 0.5)
+    eng = win.bridge.engine
+    assert eng is not None and eng.atom_set == s  # restarted with the room bus
+    wet = eng.render_offline(duration_s=1.2)
+    dry = render(s)
+    # The engine adds the room's output: the send convolved with the IR (dry tap + echo).
+    sends = s.replace(resonant=s.resonant.with_columns(gain_db=s.resonant.gain_db
+                                                       + 20 * np.log10(0.5)),
+                      mdct=MdctAtoms.empty())
+    send_audio = render(sends)
+    expected = dry + send_audio
+    expected[:, 2000:] += 0.5 * send_audio[:, :-2000]
+    np.testing.assert_allclose(wet, expected, atol=1e-4 * np.abs(expected).max())
+    win.undo_action.trigger()
+    assert win.doc.atom_set == small_set()
 
 
 def test_audio_file_is_analyzed_in_background(qtbot, win, tmp_path, monkeypatch):
