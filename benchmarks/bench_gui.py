@@ -33,6 +33,8 @@ def main() -> int:
     ap.add_argument("--atoms", type=int, default=10_000)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--jack", action="store_true", help="play through a JACK dummy server")
+    ap.add_argument("--idle", action="store_true",
+                    help="do not move sliders (baseline for the underflow count)")
     args = ap.parse_args()
 
     import numpy as np
@@ -109,7 +111,7 @@ def main() -> int:
     k = 0
     while time.perf_counter() - t_start < args.seconds:
         now = time.perf_counter()
-        if now - last_move >= 0.02:
+        if not args.idle and now - last_move >= 0.02:
             k += 1
             slider.setValue(500 + int(200 * np.sin(k / 10)))
             decay.setValue(500 + int(150 * np.cos(k / 13)))

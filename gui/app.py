@@ -47,9 +47,9 @@ from PySide6.QtWidgets import (
 )
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3", ".opus")
-PREVIEW_MAX_ATOMS = 400
+PREVIEW_MAX_ATOMS = 2000
 """Above this many atoms the waveform/spectrogram preview is rendered only on request
-(View > Render preview), since the float64 reference renderer takes tens of ms per atom."""
+(View > Render preview)."""
 MAX_RECENT = 8
 TIMER_HZ = 30
 
@@ -720,10 +720,19 @@ class MainWindow(QMainWindow):
         s = self.doc.atom_set
         if not s.n_atoms:
             return
-        from atomsynth.rt.reference import render
+        from atomsynth.gui.engine_bridge import engine_module
+
+        mod = engine_module()
 
         def work(progress):
-            audio = render(s, duration_s=min(s.length_s, 600.0), progress=progress)
+            dur = min(s.length_s, 600.0)
+            if mod is not None:  # the streaming synthesizer: fast, same samples as reference
+                eng = mod.Engine(s, sample_rate=s.sample_rate, output=False)
+                audio = eng.render_offline(duration_s=dur, progress=progress)
+            else:
+                from atomsynth.rt.reference import render
+
+                audio = render(s, duration_s=dur, progress=progress)
             return audio, spectrogram_image(audio, s.sample_rate)
 
         def done(result) -> None:

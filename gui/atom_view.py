@@ -158,7 +158,7 @@ class AtomView(QWidget):
         self.spec_item = pg.ImageItem()
         self.spec_item.setZValue(-10)
         self.spec_item.setColorMap(pg.colormap.get("inferno"))
-        self.spec_item.setOpacity(0.85)
+        self.spec_item.setOpacity(0.6)
         self.plot.addItem(self.spec_item)
         self.spec_item.setVisible(False)
 
@@ -191,6 +191,7 @@ class AtomView(QWidget):
         self.wave_plot.setXLink(self.plot)
         self.wave_plot.hideAxis("bottom")
         self.wave_plot.setLabel("left", "mix")
+        self.wave_plot.getAxis("left").enableAutoSIPrefix(False)
         self.wave_plot.setMouseEnabled(x=True, y=False)
         self.wave_plot.setMenuEnabled(False)
         self.wave = self.wave_plot.plot(pen=pg.mkPen("#4e9cff", width=1))
@@ -275,7 +276,7 @@ class AtomView(QWidget):
         if spec is None:
             self.spec_item.clear()
             return
-        levels = (-80.0, 0.0)
+        levels = (-85.0, 15.0)  # kept dark so the atoms stand out
         self.spec_item.setImage(spec.db, levels=levels, autoLevels=False)
         y0, y1 = np.log10(spec.fmin_hz), np.log10(spec.fmax_hz)
         self.spec_item.setRect(QRectF(0.0, y0, spec.duration_s, y1 - y0))

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -69,14 +68,6 @@ MACROS = (
     MacroSpec("master_gain_db", "master gain", -60, 12, "dB", "db"),
 )
 _STEPS = 1000
-
-
-def _centred(w: QWidget) -> QWidget:
-    holder = QWidget()
-    lay = QHBoxLayout(holder)
-    lay.setContentsMargins(0, 0, 0, 0)
-    lay.addWidget(w, 0, Qt.AlignmentFlag.AlignCenter)
-    return holder
 
 
 class MacroPanel(QWidget):
@@ -192,9 +183,11 @@ class MacroPanel(QWidget):
             pan.valueChanged.connect(lambda v, g=g: self._group(g, pan=float(v)))
             mute = QCheckBox()
             mute.setChecked(c.mute)
+            mute.setToolTip(f"mute group {g}")
             mute.toggled.connect(lambda on, g=g: self._group(g, mute=bool(on)))
             solo = QCheckBox()
             solo.setChecked(c.solo)
+            solo.setToolTip(f"solo group {g}")
             solo.toggled.connect(lambda on, g=g: self._group(g, solo=bool(on)))
             send = QDoubleSpinBox()
             send.setRange(0, 4)
@@ -203,10 +196,12 @@ class MacroPanel(QWidget):
             send.setValue(c.room_send)
             send.setKeyboardTracking(False)
             send.valueChanged.connect(lambda v, g=g: self._group(g, room_send=float(v)))
-            for col, w in enumerate((gain, pan, _centred(mute), _centred(solo), send), start=1):
+            for col, w in enumerate((gain, pan, mute, solo, send), start=1):
                 self.table.setCellWidget(r, col, w)
             self._checks[g] = {"mute": mute, "solo": solo}
         self.table.resizeColumnsToContents()
+        for col in (3, 4):
+            self.table.setColumnWidth(col, 44)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def group_widget(self, group: int, column: str):

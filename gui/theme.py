@@ -31,3 +31,8 @@ def apply_dark_theme(app: QApplication) -> None:
                  QPalette.ColorRole.WindowText):
         pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6b707a"))
     app.setPalette(pal)
+    app.setStyleSheet(
+        "QCheckBox::indicator { width: 13px; height: 13px; border: 1px solid #8a8f99;"
+        " border-radius: 2px; background: #15171c; }"
+        "QCheckBox::indicator:checked { background: #4e9cff; border-color: #4e9cff; }"
+        "QCheckBox::indicator:hover { border-color: #e6e6e6; }")
