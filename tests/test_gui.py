@@ -491,3 +491,24 @@ def test_many_void_qt_calls_do_not_abort(qtbot):
         label.setText("x")
     assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
     assert before - sys.getrefcount(None) <= 20_000
+
+
+def test_drop_an_atoms_file_opens_it(qtbot, win, tmp_path):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    other = small_set().replace(duration_s=2.0)
+    path = tmp_path / "dropped.atoms"
+    save(other, path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    win.dropEvent(ev)
+    assert win.doc.atom_set == other and win.doc.path == path
+
+
+def test_cli_gui_rejects_bad_size():
+    from atomsynth.cli import main
+
+    assert main(["gui", "--size", "10x10"]) == 2
