@@ -575,20 +575,26 @@ class MainWindow(QMainWindow):
         job = Job(fn, label=label, parent=self)
         self.jobs.add(job)
         dlg = None
+        alive = [True]
         if dialog:
+            # Not modal: a modal QProgressDialog runs the event loop inside setValue, which
+            # could deliver "finished" (and delete the dialog) in the middle of the call.
+            # The job renders a snapshot of the set, so edits meanwhile are harmless.
             dlg = QProgressDialog(label, "Cancel", 0, 1000, self)
             dlg.setWindowTitle("atomsynth")
-            dlg.setWindowModality(Qt.WindowModality.WindowModal)
+            dlg.setWindowModality(Qt.WindowModality.NonModal)
             dlg.setMinimumDuration(300)
             dlg.setValue(0)
             dlg.canceled.connect(job.cancel)
-            job.progress.connect(lambda f: dlg.setValue(int(f * 1000)))
+            job.progress.connect(lambda f: alive[0] and dlg.setValue(int(f * 1000)))
         job.dialog = dlg
 
         def finish() -> None:
             self.jobs.discard(job)
-            if dlg is not None:
+            if dlg is not None and alive[0]:
+                alive[0] = False
                 dlg.reset()
+                dlg.hide()
                 dlg.deleteLater()
 
         job.done.connect(on_done)
