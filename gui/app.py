@@ -658,32 +658,41 @@ class MainWindow(QMainWindow):
         suffix = target.suffix if not stems and target.suffix else ".wav"
         live = self.bridge.engine
 
-        def engine_render(subset, progress):
-            from atomsynth.rt.engine import Engine
+        # Effects are cloned here, in the GUI thread: hosted VST3 plugins must be created (and
+        # their parameters set) on the thread that loads them (JUCE), not in the worker.
+        groups = mix.audible_groups(atom_set.groups) if stems else [None]
+        fx_copies = ([live.effects.clone() if live.effects.active else None for _ in groups]
+                     if live is not None else [])
 
-            eng = Engine(subset, sample_rate=sr, output=False,
-                         effects=live.effects.clone() if live is not None else None)
+        def engine_render(subset, fx, progress):
+            from atomsynth.rt.engine import render_through
+            from atomsynth.rt.synth import StreamingSynth
+
+            synth = StreamingSynth(subset, sample_rate=sr, max_block=8192,
+                                   n_rooms=live._synth.n_rooms)
             for name, value in mix.macros.items():
-                eng.set_macro(name, value)
+                synth.set_macro(name, value)
             for g, c in mix.groups.items():
-                eng.set_group(g, gain_db=c.gain_db, pan=c.pan, mute=c.mute, solo=c.solo,
-                              room_send=c.room_send)
-            return eng.render_offline(duration_s=atom_set.length_s, progress=progress)
+                synth.set_group(g, gain_db=c.gain_db, pan=c.pan, mute=c.mute, solo=c.solo,
+                                room_send=c.room_send)
+            synth.run_pending()
+            return render_through(synth, fx, duration_s=atom_set.length_s,
+                                  block=live.block_size, progress=progress)
 
         def work(progress):
             if live is not None:
                 if not stems:
-                    audio = engine_render(atom_set, progress)
+                    audio = engine_render(atom_set, fx_copies[0], progress)
                     write_audio(target, audio, sr)
                     return audio
-                groups = mix.audible_groups(atom_set.groups)
                 target.mkdir(parents=True, exist_ok=True)
                 total = None
                 for i, g in enumerate(groups):
                     sub = atom_set.replace(
                         resonant=atom_set.resonant.select(atom_set.resonant.group == g),
                         mdct=atom_set.mdct.select(atom_set.mdct.group == g))
-                    audio = engine_render(sub, lambda f, i=i: progress((i + f) / len(groups)))
+                    audio = engine_render(sub, fx_copies[i],
+                                          lambda f, i=i: progress((i + f) / len(groups)))
                     name = atom_set.group_name(g).replace("/", "_").replace(" ", "_")
                     write_audio(target / f"{g:02d}_{name}{suffix}", audio, sr)
                     total = audio if total is None else total + audio

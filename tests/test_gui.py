@@ -512,3 +512,26 @@ def test_cli_gui_rejects_bad_size():
     from atomsynth.cli import main
 
     assert main(["gui", "--size", "10x10"]) == 2
+
+
+def test_vst3_plugin_in_panel_reaches_engine_and_render(qtbot, win, tmp_path):
+    from pathlib import Path
+
+    from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
+
+    if dpf_missing_reason():
+        pytest.skip(dpf_missing_reason())
+    plugin = build_test_gain_plugin(Path(os.environ.get("ATOMSYNTH_PLUGIN_BUILD",
+                                                        "/tmp/atomsynth-test-plugins")))
+    panel = win.effects
+    assert panel.add_vst3(str(plugin))
+    effect = win.chain.inserts[0]
+    assert {p.name for p in effect.params} >= {"gain_db"}
+    slider = next(s for p, s in panel.sliders if p.name == "gain_db")
+    slider.setValue(750)  # normalized 0.75 of [-60, 12] dB = -6 dB
+    gain_db = effect.plugin.gain_db
+    assert gain_db == pytest.approx(-6.0, abs=0.08)
+    out = tmp_path / "vst.wav"
+    win.render_to(out, stems=False, wait=True)
+    audio, _ = read_audio(out)
+    np.testing.assert_allclose(audio, render(small_set()) * 10 ** (gain_db / 20), atol=1e-5)
