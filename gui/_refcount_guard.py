@@ -1,4 +1,4 @@
-"""Work around a reference-count bug of PySide6 6.12 / shiboken6 on CPython < 3.12.
+"""Work around a reference-count bug of PySide6 6.12.0 / shiboken6 on CPython < 3.12.
 
 Every call of a Qt method that returns ``void`` (``QLabel.setText``, ``QWidget.update``, ...)
 drops one reference to ``None`` that it never took: the bindings assume the immortal ``None``
@@ -30,8 +30,14 @@ def leaks_none() -> bool:
 
 
 def install() -> None:
-    """Make ``None`` immortal on CPython < 3.12 (see the module docstring)."""
+    """Make ``None`` immortal on CPython < 3.12 when the bug is present (module docstring).
+
+    ``pyproject.toml`` excludes PySide6 6.12.0, so a normal install never needs this; it
+    guards installations that already have the broken release.
+    """
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return
+    if not leaks_none():
         return
     refcnt = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt is PyObject's first field
     if refcnt.value < _BIG // 2:

@@ -478,19 +478,24 @@ def test_ten_thousand_atoms_build_once(qtbot, settings):
 
 
 def test_many_void_qt_calls_do_not_abort(qtbot):
-    """PySide6 6.12 on CPython 3.11 drops a reference to None per void call; the guard in
-    atomsynth.gui keeps the interpreter alive (without it this aborts: none_dealloc)."""
+    """PySide6 6.12.0 on CPython 3.11 drops a reference to None per void call (pyproject.toml
+    excludes it); with any installed version, 20,000 calls must leave None alive: either the
+    bindings do not leak, or the guard in atomsynth.gui has made None immortal."""
     import sys
 
     from PySide6.QtWidgets import QLabel
+
+    from atomsynth.gui._refcount_guard import leaks_none
 
     label = QLabel()
     qtbot.addWidget(label)
     before = sys.getrefcount(None)
     for _ in range(20_000):
         label.setText("x")
-    assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
-    assert before - sys.getrefcount(None) <= 20_000
+    if leaks_none():
+        assert sys.getrefcount(None) > 1_000_000 or sys.version_info >= (3, 12)
+    else:
+        assert abs(before - sys.getrefcount(None)) < 1000
 
 
 def test_drop_an_atoms_file_opens_it(qtbot, win, tmp_path):
