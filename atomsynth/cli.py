@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rooms": ("atomsynth.commands.rooms", "list room impulse responses or rebuild the bundled ones"),
     "atomize": ("atomsynth.commands.atomize",
                 "MDCT atoms of an audio file: matching pursuit or one MDCT, to .atoms"),
+    "gui": ("atomsynth.commands.gui", "open the desktop app: see, play and reshape an atom set"),
     "fit": ("atomsynth.commands.fit", "fit resonant atoms to a recording (PyTorch; GPU when present)"),
     "fit-batch": ("atomsynth.commands.fit_batch",
                   "fit every audio file of a folder, in parallel, resumable (or on Ray)"),

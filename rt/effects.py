@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from atomsynth.rt import fpenv
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
 
@@ -185,9 +186,10 @@ class EffectsBridge:
         try:
             if not Path(path).exists():
                 raise EffectError("no such file")
-            proc = pedalboard.load_plugin(str(path), plugin_name=plugin_name)
-            for k, v in (params or {}).items():
-                _set_plugin_param(proc, k, v)
+            with fpenv.preserved():
+                proc = pedalboard.load_plugin(str(path), plugin_name=plugin_name)
+                for k, v in (params or {}).items():
+                    _set_plugin_param(proc, k, v)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must never be fatal
             self.errors.append(f"plugin {path}: cannot load ({str(exc).strip()}); skipped")
             return None
@@ -271,8 +273,9 @@ class EffectsBridge:
                 mix[c] += y[0] * room.comp[c]
         if self.inserts:
             x = mix.astype(np.float32)
-            for ins in self.inserts:
-                x = ins.processor.process(x, sr, reset=False)
+            with fpenv.preserved():
+                for ins in self.inserts:
+                    x = ins.processor.process(x, sr, reset=False)
             mix = x.astype(np.float64)
         return mix
 
@@ -282,8 +285,9 @@ class EffectsBridge:
         for room in self.rooms:
             for conv in room.convs:
                 conv.reset()
-        for ins in self.inserts:
-            ins.processor.reset()
+        with fpenv.preserved():
+            for ins in self.inserts:
+                ins.processor.reset()
 
     def clone(self) -> EffectsBridge:
         """A fresh bridge with the same rooms, inserts and parameter values (tails cleared)."""

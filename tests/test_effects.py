@@ -126,3 +126,18 @@ def test_engine_offline_render_uses_rooms_and_plugin(gain_plugin):
     wet = run_blocks(fx, buses, 256)
     assert np.abs(wet - buses[0]).max() > 1e-3  # the room is audible
     assert np.abs(y + 10 ** (-6 / 20) * wet).max() <= 1e-5 * np.abs(wet).max()
+
+
+def test_hosting_a_plugin_leaves_subnormals_alone(tmp_path):
+    """JUCE switches on flush-to-zero; the bridge restores the caller's FP environment."""
+    from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
+
+    if dpf_missing_reason():
+        pytest.skip(dpf_missing_reason())
+    from atomsynth.rt.effects import EffectsBridge
+
+    tiny = 2.2250738585072014e-308  # the smallest normal double
+    bridge = EffectsBridge(sample_rate=48000, channels=2)
+    assert bridge.load_plugin(build_test_gain_plugin(tmp_path)) is not None
+    bridge.process(np.zeros((1, 2, 256)))
+    assert tiny / 2 != 0.0

@@ -1,0 +1,169 @@
+"""The app's link to the real-time engine (:mod:`atomsynth.rt.engine`).
+
+The bridge owns at most one :class:`Engine`. It never fakes playback: when the engine module is
+missing, or no audio device can be opened, ``engine`` is an output-less engine (edits and
+renders work, transport does not advance) or ``None``, and :attr:`problem` says why in words
+the window shows. All engine setters return immediately (the engine queues them), so calling
+them from the GUI thread never blocks audio.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from atomsynth.gui.mixdown import MixSettings
+from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.errors import AtomsynthError, AudioDeviceError
+
+
+def engine_module():
+    """The engine module, or ``None`` when this build has none."""
+    try:
+        return importlib.import_module("atomsynth.rt.engine")
+    except ImportError:
+        return None
+
+
+def list_devices() -> list[dict]:
+    """Output devices as the engine reports them ([] without an engine or devices)."""
+    mod = engine_module()
+    if mod is None:
+        return []
+    try:
+        return list(mod.list_output_devices())
+    except Exception:  # noqa: BLE001 - PortAudio can fail in many ways; no devices then
+        return []
+
+
+class EngineBridge:
+    """Creates, feeds and closes the engine; remembers why audio is unavailable.
+
+    Parameters
+    ----------
+    device : int, str or None
+        Output device (index or part of a name); ``None`` is the default device.
+    output : bool
+        False: never open an audio device (renders and edits only).
+    block_size : int
+        Frames per audio block.
+    """
+
+    def __init__(self, *, device=None, output: bool = True, block_size: int = 256) -> None:
+        self.device = device
+        self.output = output
+        self.block_size = block_size
+        self.engine = None
+        self.problem: str | None = None
+        self.has_output = False
+
+    # -- lifetime -------------------------------------------------------------------------
+    def open(self, atom_set: AtomSet, settings: MixSettings | None = None) -> str | None:
+        """(Re)create the engine for ``atom_set``. Returns a problem message or ``None``."""
+        self.close()
+        mod = engine_module()
+        if mod is None:
+            self.problem = ("the real-time engine (atomsynth.rt.engine) is not part of this build:"
+                            " playback is unavailable; editing and rendering work")
+            return self.problem
+        self.problem = None
+        kwargs = dict(sample_rate=atom_set.sample_rate, block_size=self.block_size)
+        if self.output:
+            try:
+                eng = mod.Engine(atom_set, device=self.device, output=True, **kwargs)
+                eng.start()
+                self.engine, self.has_output = eng, True
+            except (AudioDeviceError, OSError, RuntimeError) as exc:
+                self.problem = f"no audio output: {exc}. Editing and rendering still work."
+        if self.engine is None:
+            try:
+                eng = mod.Engine(atom_set, output=False, **kwargs)
+                eng.start()
+                self.engine, self.has_output = eng, False
+            except AtomsynthError as exc:
+                self.problem = f"the engine could not start: {exc}"
+                return self.problem
+            if not self.output and self.problem is None:
+                self.problem = "audio output is off (--no-audio)"
+        if settings is not None:
+            self.push_settings(settings)
+        return self.problem
+
+    def close(self) -> None:
+        if self.engine is not None:
+            eng, self.engine = self.engine, None
+            try:
+                eng.stop()
+            finally:
+                eng.close()
+        self.has_output = False
+
+    # -- controls -------------------------------------------------------------------------
+    def set_atom_set(self, atom_set: AtomSet) -> None:
+        if self.engine is not None:
+            self.engine.set_atom_set(atom_set)
+
+    def set_macro(self, name: str, value: float) -> None:
+        if self.engine is not None:
+            self.engine.set_macro(name, float(value))
+
+    def set_group(self, group: int, **params) -> None:
+        if self.engine is not None:
+            self.engine.set_group(int(group), **params)
+
+    def push_settings(self, settings: MixSettings) -> None:
+        """Send every macro and group control (after a new engine or a new file)."""
+        for name, value in settings.macros.items():
+            self.set_macro(name, value)
+        for g, c in settings.groups.items():
+            self.set_group(g, gain_db=c.gain_db, pan=c.pan, mute=c.mute, solo=c.solo,
+                           room_send=c.room_send)
+
+    # -- transport ------------------------------------------------------------------------
+    @property
+    def can_play(self) -> bool:
+        return self.engine is not None and self.has_output
+
+    def play(self) -> bool:
+        if not self.can_play:
+            return False
+        self.engine.play()
+        return True
+
+    def pause(self) -> None:
+        if self.engine is not None:
+            self.engine.pause()
+
+    @property
+    def playing(self) -> bool:
+        return bool(self.engine is not None and self.engine.playing)
+
+    def toggle(self) -> bool:
+        """Play or pause; returns whether it is playing now."""
+        if self.playing:
+            self.pause()
+            return False
+        return self.play()
+
+    def seek(self, seconds: float) -> None:
+        if self.engine is not None:
+            self.engine.seek(max(0.0, float(seconds)))
+
+    def set_loop(self, start_s: float | None, end_s: float | None = None) -> None:
+        if self.engine is None:
+            return
+        if start_s is None:
+            self.engine.set_loop(None)
+        else:
+            self.engine.set_loop(float(start_s), float(end_s))
+
+    @property
+    def position_s(self) -> float:
+        return float(self.engine.position_s) if self.engine is not None else 0.0
+
+    def stats(self) -> dict:
+        if self.engine is None:
+            return {}
+        try:
+            return dict(self.engine.stats())
+        except Exception:  # noqa: BLE001 - statistics must never take the window down
+            return {}
