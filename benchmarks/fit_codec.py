@@ -21,7 +21,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from atomsynth.offline.opus import opus_roundtrip
 from atomsynth.offline.quality import mel_distance, snr_db, visqol
 from atomsynth.rt.atomfile import load, to_bytes
@@ -59,8 +58,9 @@ def main() -> None:
         dur = x.shape[1] / sr
         atoms_path = Path(args.atoms) / f"{path.stem}.atoms"
         if not atoms_path.exists():
-            from atomsynth.commands.fit import fit_file
             from atomsynth.offline.fit import FitConfig
+
+            from atomsynth.commands.fit import fit_file
 
             fit_file(path, atoms_path, FitConfig(iterations=100_000,
                                                  time_budget_s=args.time_budget), quiet=True)

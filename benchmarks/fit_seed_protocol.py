@@ -23,7 +23,6 @@ import time
 
 import numpy as np
 import torch
-
 from atomsynth.offline.analysis import initial_atoms
 from atomsynth.offline.fit import FitConfig, _calibrate, _Segment, resolve_device
 from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss

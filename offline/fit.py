@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
-
 from atomsynth.offline.analysis import calibrate_gains, initial_atoms, stft_power
 from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss
 from atomsynth.offline.render_torch import atoms_from_params, params_from_atoms, render_atoms

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from torch import nn
-
 from atomsynth.rt.errors import ParameterError
+from torch import nn
 
 
 def _check_sizes(name: str, sizes: Sequence[int]) -> tuple[int, ...]:

@@ -37,7 +37,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-
 from atomsynth.offline.noise_torch import uniform_noise
 from atomsynth.rt.atoms import ResonantAtoms
 from atomsynth.rt.burst import envelope_end
