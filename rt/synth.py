@@ -137,7 +137,8 @@ class StreamingSynth:
             rooms = max(rooms, int(atom_set.resonant.room.max()) + 1)
         self.n_rooms = rooms if n_rooms is None else max(int(n_rooms), rooms)
         # transport / clock
-        self.position = 0  # absolute output sample counter
+        self._kpos = 0  # absolute sample counter of the kernels (a multiple of TICK)
+        self._opos = 0  # samples delivered by render(); _kpos - _opos are in the carry
         self._n_anchor = 0
         self._s_anchor = 0.0
         self._stretch = 1.0
@@ -159,8 +160,12 @@ class StreamingSynth:
         self._g_solo = np.zeros(MAX_GROUPS, np.bool_)
         self._g_send = np.ones(MAX_GROUPS)
         # buffers
-        self._out = np.zeros((1 + self.n_rooms, self.channels, self.max_block))
-        cap = 1 << int(math.ceil(math.log2(self.max_block + 2 * 8192 + 1)))
+        # kernels render whole ticks into _out; what goes past the request waits in _carry
+        self._out = np.zeros((1 + self.n_rooms, self.channels, self.max_block + K.TICK))
+        self._res = np.zeros((1 + self.n_rooms, self.channels, self.max_block))
+        self._carry = np.zeros((1 + self.n_rooms, self.channels, K.TICK))
+        self._ybuf = np.zeros(K.TICK)
+        cap = 1 << int(math.ceil(math.log2(self.max_block + K.TICK + 2 * 8192 + 1)))
         self._ring = np.zeros((self.channels, cap))
         self._bpool = np.zeros(1 << 16)
         self._bcursor = 0
@@ -217,7 +222,7 @@ class StreamingSynth:
             slots = self._active[:na]
             slots = slots[np.argsort(self._boff[slots], kind="stable")]
             self._bcursor = int(K.compact_arena(self._bpool, self._boff, self._blen, self._t0,
-                                                slots, self.position))
+                                                slots, self._kpos))
             if self._bcursor + need > self._bpool.size:
                 size = 1 << int(math.ceil(math.log2(2 * (self._bcursor + need))))
                 pool = np.zeros(size)
@@ -298,7 +303,7 @@ class StreamingSynth:
     @property
     def position_s(self) -> float:
         """Score position of the next sample to render, in seconds."""
-        return self.score_at(self.position) / self.sample_rate
+        return self.score_at(self._opos) / self.sample_rate
 
     @property
     def atoms_playing(self) -> int:
@@ -307,7 +312,7 @@ class StreamingSynth:
     @property
     def finished(self) -> bool:
         """True when nothing sounds and no atom or frame is left to start (no loop)."""
-        if self._loop is not None or self._ictl[0]:
+        if self._loop is not None or self._ictl[0] or self._kpos > self._opos:
             return False
         if self._next < self._order.size:
             return False
@@ -315,12 +320,17 @@ class StreamingSynth:
             return False
         # MDCT ring drained: the last frame ends 2N after its start
         last = max((int(sc.starts[-1]) + 2 * sc.hop for sc in self._scales), default=0)
-        return self.score_at(self.position) >= last
+        return self.score_at(self._kpos) >= last
+
+    @property
+    def position(self) -> int:
+        """Absolute output sample counter: samples delivered by :meth:`render` so far."""
+        return self._opos
 
     # ------------------------------------------------------------------ edits (render thread)
     def _schedule(self, at: int | None, fn: Callable[[], None]) -> None:
-        at = self.position if at is None else max(int(at), self.position)
-        tick = -(-at // K.TICK) * K.TICK
+        at = self._opos if at is None else max(int(at), self._opos)
+        tick = max(-(-at // K.TICK) * K.TICK, self._kpos)
         self._edit_counter += 1
         self._pending.append((tick, self._edit_counter, fn))
         self._pending.sort(key=lambda e: (e[0], e[1]))
@@ -347,8 +357,8 @@ class StreamingSynth:
                 self._master_db = v
                 self._set_master()
             elif name == "time_stretch":
-                s_now = self.score_at(self.position)
-                self._n_anchor, self._s_anchor, self._stretch = self.position, s_now, v
+                s_now = self.score_at(self._kpos)
+                self._n_anchor, self._s_anchor, self._stretch = self._kpos, s_now, v
 
         return apply
 
@@ -505,7 +515,7 @@ class StreamingSynth:
                 if changed.any():
                     self._retune(act[changed])
                 self._refresh_targets(act)
-            s_now = self.score_at(self.position)
+            s_now = self.score_at(self._kpos)
             self._next = int(np.searchsorted(self._starts_sorted, s_now, "left"))
             for sc in self._scales:
                 sc.next = int(np.searchsorted(sc.starts, s_now, "left"))
@@ -631,7 +641,7 @@ class StreamingSynth:
         self._slot_atom[slots] = idx
         self._fill_modes(slots, idx)
         sr = float(self.sample_rate)
-        now = self.position
+        now = self._kpos
         for s, i, t in zip(slots, idx, t0, strict=True):
             s = int(s)
             b = burst(seed=int(c["seed"][i]), attack_s=float(c["attack_s"][i]),
@@ -685,11 +695,11 @@ class StreamingSynth:
             # fade the MDCT ring out over 8 ticks
             fade = 8 * K.TICK
             cap = self._ring.shape[1]
-            pos = np.arange(self.position, self.position + cap) % cap
+            pos = np.arange(self._kpos, self._kpos + cap) % cap
             ramp = np.zeros(cap)
             ramp[:fade] = np.linspace(1.0, 0.0, fade + 1)[1:]
             self._ring[:, pos] *= ramp
-        self._n_anchor, self._s_anchor = self.position, s_new
+        self._n_anchor, self._s_anchor = self._kpos, s_new
         # resonant atoms sounding at s_new start mid-way
         k = self._starts_sorted
         self._next = int(np.searchsorted(k, s_new, "left"))
@@ -698,7 +708,7 @@ class StreamingSynth:
             ends = self._start_k[cand] + self._blen_a[cand] + self._tail_a[cand]
             live = cand[ends > s_new]
             if live.size:
-                t0 = self.position - (s_new - self._start_k[live]).astype(np.int64)
+                t0 = self._kpos - (s_new - self._start_k[live]).astype(np.int64)
                 self._start_atoms(live, t0)
         # MDCT frames straddling s_new
         for sc in self._scales:
@@ -722,24 +732,50 @@ class StreamingSynth:
         for j in range(f1 - f0):
             start_score = int(sc.starts[f0 + j])
             if outs is None:  # partial frame around a reposition: aligned to the score
-                t = self.position + (start_score - int(self._s_anchor))
+                t = self._kpos + (start_score - int(self._s_anchor))
             else:
                 t = int(outs[j])
-            first = max(0, self.position - t)
+            first = max(0, self._kpos - t)
             K.ring_add(self._ring, t, np.ascontiguousarray(blocks[:, j]), first)
 
     # ------------------------------------------------------------------ rendering
     def render(self, count: int) -> np.ndarray:
         """Render the next ``count`` samples; returns a view ``(1 + rooms, channels, count)``
-        valid until the next call (copy it to keep it)."""
+        valid until the next call (copy it to keep it).
+
+        The kernels always run whole control ticks (they stop only on tick boundaries, at
+        atom starts and ends and at loop wraps, none of which depends on ``count``); samples
+        rendered past the request are kept for the next call. So the arithmetic of every
+        sample, and the output, are the same for every partition into blocks.
+        """
         if not 0 <= count <= self.max_block:
             raise ParameterError(f"count = {count} is out of range; allowed [0, {self.max_block}]")
+        res = self._res[:, :, :count]
+        have = self._kpos - self._opos
+        c = min(have, count)
+        if c:
+            res[:, :, :c] = self._carry[:, :, :c]
+            if c < have:
+                self._carry[:, :, : have - c] = self._carry[:, :, c:have]
+        need = count - c
+        if need:
+            total = -(-need // K.TICK) * K.TICK
+            self._render_ticks(total)
+            res[:, :, c:] = self._out[:, :, :need]
+            rest = total - need
+            if rest:
+                self._carry[:, :, :rest] = self._out[:, :, need:total]
+        self._opos += count
+        return res
+
+    def _render_ticks(self, count: int) -> None:
+        """Render kernel samples [_kpos, _kpos + count) into ``_out[:, :, :count]``."""
         out = self._out
         out[:, :, :count] = 0.0
-        pos0 = self.position
+        pos0 = self._kpos
         end = pos0 + count
-        while self.position < end:
-            n = self.position
+        while self._kpos < end:
+            n = self._kpos
             sub_end = end
             if self._pending:
                 at = self._pending[0][0]
@@ -755,11 +791,10 @@ class StreamingSynth:
                     continue
                 sub_end = min(sub_end, wrap)
             self._render_range(n, sub_end, n - pos0)
-        return out[:, :, :count]
 
     def _wrap(self) -> None:
         ka, _ = self._loop
-        self._n_anchor, self._s_anchor = self.position, float(ka)
+        self._n_anchor, self._s_anchor = self._kpos, float(ka)
         self._next = int(np.searchsorted(self._starts_sorted, ka, "left"))
         for sc in self._scales:
             sc.next = int(np.searchsorted(sc.starts, ka, "left"))
@@ -809,8 +844,9 @@ class StreamingSynth:
                        self._tail, self._bpool, self._boff, self._blen, self._mixw, self._nmod,
                        self._om0, self._lr0, self._w0, self._fc2, self._lg2, self._pre,
                        self._pim, self._sre, self._sim, self._w, self._gA, self._gB, self._gT,
-                       self._room, self._sA, self._sB, self._sT, self._kill, self._free)
-        self.position = n1
+                       self._room, self._sA, self._sB, self._sT, self._kill, self._free,
+                       self._ybuf)
+        self._kpos = n1
 
     # ------------------------------------------------------------------ offline helper
     def render_all(self, *, duration_s: float | None = None, block: int = 4096,

@@ -28,6 +28,9 @@ from numba import njit
 TICK = 32
 """Control grid in samples (0.67 ms at 48 kHz)."""
 
+STEP = 4
+"""Samples each pass over a slot's modes advances them (register blocking in time)."""
+
 MAC_PITCH, MAC_DECAY, MAC_BRIGHT, MAC_MASTER = 0, 1, 2, 3
 N_MACROS = 4
 SNAP = 1e-6
@@ -87,10 +90,40 @@ def advance_state(s, nsteps, x, xoff, nmod, pre, pim, sre, sim):
             sim[s, m] = b
 
 
+@njit(cache=True, nogil=True)
+def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
+    """Add ``ybuf[:cnt]`` (a slot's samples) at output index ``i0`` (tick offset ``j0`` of the
+    first) to the dry bus and the room send, with the gain ramps of the tick."""
+    o0 = out[0, 0]
+    for q in range(cnt):
+        o0[i0 + q] += ybuf[q] * (g0a + g0d * (j0 + q))
+    if nch > 1:
+        o1 = out[0, 1]
+        for q in range(cnt):
+            o1[i0 + q] += ybuf[q] * (g1a + g1d * (j0 + q))
+    if rm >= 0:
+        r0 = out[rm + 1, 0]
+        for q in range(cnt):
+            j = j0 + q
+            r0[i0 + q] += ybuf[q] * (g0a + g0d * j) * (sa + sd * j)
+        if nch > 1:
+            r1 = out[rm + 1, 1]
+            for q in range(cnt):
+                j = j0 + q
+                r1[i0 + q] += ybuf[q] * (g1a + g1d * j) * (sa + sd * j)
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, pre, pim,
-                  sre, sim, w, gA, gB, room, sA, sB, nch):
-    """Add slot ``s`` over absolute samples [a, b) (inside one tick starting at ``tick0``)."""
+                  sre, sim, w, gA, gB, room, sA, sB, nch, ybuf):
+    """Add slot ``s`` over absolute samples [a, b) (inside one tick starting at ``tick0``).
+
+    The modes advance :data:`STEP` samples per pass over the mode arrays (state and
+    coefficients are loaded once per pass, the loop over modes vectorizes), then single
+    samples for the rest. ``a`` and ``b`` never depend on the caller's block size (the
+    synthesizer renders whole ticks, see :class:`~atomsynth.rt.synth.StreamingSynth`), so
+    neither does the arithmetic.
+    """
     sre_s = sre[s]
     sim_s = sim[s]
     pre_s = pre[s]
@@ -108,11 +141,50 @@ def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, 
     g1d = (gB[s, 1] - g1a) * inv
     sa = sA[s]
     sd = (sB[s] - sa) * inv
-    for n in range(a, b):
+    n = a
+    while n + STEP <= b:
         k = n - t0
-        xv = 0.0
-        if k < bl:
-            xv = bpool[bo + k]
+        x0 = bpool[bo + k] if k < bl else 0.0
+        x1 = bpool[bo + k + 1] if k + 1 < bl else 0.0
+        x2 = bpool[bo + k + 2] if k + 2 < bl else 0.0
+        x3 = bpool[bo + k + 3] if k + 3 < bl else 0.0
+        y0 = 0.0
+        y1 = 0.0
+        y2 = 0.0
+        y3 = 0.0
+        for m in range(nm):
+            pr = pre_s[m]
+            pi = pim_s[m]
+            wm = w_s[m]
+            zr = sre_s[m]
+            zi = sim_s[m]
+            t = pr * zr - pi * zi + x0
+            zi = pr * zi + pi * zr
+            zr = t
+            y0 += wm * zi
+            t = pr * zr - pi * zi + x1
+            zi = pr * zi + pi * zr
+            zr = t
+            y1 += wm * zi
+            t = pr * zr - pi * zi + x2
+            zi = pr * zi + pi * zr
+            zr = t
+            y2 += wm * zi
+            t = pr * zr - pi * zi + x3
+            zi = pr * zi + pi * zr
+            zr = t
+            y3 += wm * zi
+            sre_s[m] = zr
+            sim_s[m] = zi
+        q = n - a
+        ybuf[q] = y0 + mx * x0
+        ybuf[q + 1] = y1 + mx * x1
+        ybuf[q + 2] = y2 + mx * x2
+        ybuf[q + 3] = y3 + mx * x3
+        n += STEP
+    while n < b:
+        k = n - t0
+        xv = bpool[bo + k] if k < bl else 0.0
         y = 0.0
         for m in range(nm):
             pr = pre_s[m]
@@ -124,26 +196,16 @@ def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, 
             sre_s[m] = nr
             sim_s[m] = ni
             y += w_s[m] * ni
-        y += mx * xv
-        j = n - tick0 + 1
-        i = n - out0
-        g0 = g0a + g0d * j
-        out[0, 0, i] += y * g0
-        if nch > 1:
-            g1 = g1a + g1d * j
-            out[0, 1, i] += y * g1
-        if rm >= 0:
-            sv = sa + sd * j
-            out[rm + 1, 0, i] += y * g0 * sv
-            if nch > 1:
-                out[rm + 1, 1, i] += y * g1 * sv
+        ybuf[n - a] = y + mx * xv
+        n += 1
+    _mix_out(out, ybuf, a - out0, a - tick0 + 1, b - a, g0a, g0d, g1a, g1d, sa, sd, rm, nch)
 
 
 @njit(cache=True, nogil=True)
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist):
+                 freelist, ybuf):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -157,6 +219,8 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
     mac_cur, mac_tgt, mac_prev : float64 (N_MACROS,), (N_MACROS,), (2 * N_MACROS,)
         Smoothed macros, their targets, and [master at the tick's start, master at its end,
         macros the poles were computed with (3)].
+    ybuf : float64 (TICK,)
+        Scratch for one slot's samples of one tick.
     """
     nch = out.shape[1]
     nbus = out.shape[0]
@@ -195,7 +259,7 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
             b = min(seg_end, t0[s] + life_b[s])
             if a < b:
                 _slot_segment(out, base, s, a, b, tick0, t0[s], bpool, boff, blen, mixw,
-                              nmod, pre, pim, sre, sim, w, gA, gB, room, sA, sB, nch)
+                              nmod, pre, pim, sre, sim, w, gA, gB, room, sA, sB, nch, ybuf)
         # master gain ramp over the tick
         ma = mac_prev[0]
         md = (mac_prev[1] - ma) / TICK
@@ -283,7 +347,7 @@ def warm_kernels() -> None:
                  i64.copy(), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
-                 np.zeros(S, np.bool_), np.zeros(S, np.int64))
+                 np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), f((S, M)))
