@@ -37,7 +37,7 @@ SNAP = 1e-6
 """Smoothed values snap to their target once within this (absolute) distance."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _smooth(cur: float, tgt: float, alpha: float) -> float:
     new = cur + (tgt - cur) * alpha
     if abs(tgt - new) < SNAP:
@@ -90,7 +90,7 @@ def advance_state(s, nsteps, x, xoff, nmod, pre, pim, sre, sim):
             sim[s, m] = b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
     """Add ``ybuf[:cnt]`` (a slot's samples) at output index ``i0`` (tick offset ``j0`` of the
     first) to the dry bus and the room send, with the gain ramps of the tick."""
@@ -113,7 +113,7 @@ def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
                 r1[i0 + q] += ybuf[q] * (g1a + g1d * j) * (sa + sd * j)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, pre, pim,
                   sre, sim, w, gA, gB, room, sA, sB, nch, ybuf):
     """Add slot ``s`` over absolute samples [a, b) (inside one tick starting at ``tick0``).
@@ -201,7 +201,7 @@ def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, 
     _mix_out(out, ybuf, a - out0, a - tick0 + 1, b - a, g0a, g0d, g1a, g1d, sa, sd, rm, nch)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
