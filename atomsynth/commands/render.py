@@ -29,9 +29,10 @@ def add_arguments(parser) -> None:
                         help="soundfile subtype, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT for "
                              "WAV, PCM_24 for FLAC)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--block-size", type=int, default=256,
-                        help="block size of the streaming path when effects are on (256, as "
-                             "live playback)")
+    parser.add_argument("--block-size", type=int, default=4096,
+                        help="block size of the streaming path when effects are on (default "
+                             "4096; the synthesizer's output does not depend on it, effects "
+                             "see blocks of this size; 256 = as live playback)")
     add_effect_arguments(parser)
 
 
