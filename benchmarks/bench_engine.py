@@ -36,11 +36,12 @@ from numba import njit
 SR = 48000
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+# not cached: inspect_asm() needs a fresh compilation
+@njit(nogil=True, fastmath=True)
 def _two_pole_bank(a1, a2, y1, y2, x, out):
     for n in range(out.shape[0]):
         xv = x[n]
-        acc = 0.0
+        acc = out[n] - out[n]  # zero of the bank's dtype
         for m in range(a1.shape[0]):
             y = a1[m] * y1[m] - a2[m] * y2[m] + xv
             y2[m] = y1[m]
@@ -49,10 +50,10 @@ def _two_pole_bank(a1, a2, y1, y2, x, out):
         out[n] = acc
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(nogil=True, fastmath=True)
 def _phasor_bank(pr, pi, zr, zi, w, out):
     for n in range(out.shape[0]):
-        acc = out[n] * 0
+        acc = out[n] - out[n]  # zero of the bank's dtype
         for m in range(pr.shape[0]):
             a = pr[m] * zr[m] - pi[m] * zi[m]
             b = pr[m] * zi[m] + pi[m] * zr[m]
