@@ -31,6 +31,10 @@ TICK = 32
 STEP = 4
 """Samples each pass over a slot's modes advances them (register blocking in time)."""
 
+ANCHOR = 128
+"""Float32 path: samples between re-anchorings from the exact float64 state (counted from
+each atom's start, so the same for every block partition)."""
+
 MAC_PITCH, MAC_DECAY, MAC_BRIGHT, MAC_MASTER = 0, 1, 2, 3
 N_MACROS = 4
 SNAP = 1e-6
@@ -46,8 +50,9 @@ def _smooth(cur: float, tgt: float, alpha: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w):
-    """(Re)compute the poles and output weights of slot ``s`` from the current macros."""
+def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
+    """(Re)compute the poles and output weights of slot ``s`` from the current macros, their
+    float32 copies (``q32[s, 0:3]``) and ``p^ANCHOR`` (``pa[s]``, float64)."""
     pitch = math.exp(mac_cur[MAC_PITCH])
     inv_decay = math.exp(-mac_cur[MAC_DECAY])
     lb = mac_cur[MAC_BRIGHT]
@@ -68,6 +73,12 @@ def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w):
             w[s, m] = w0[s, m]
         else:
             w[s, m] = w0[s, m] * math.exp(-0.5 * fc2[s, m] * c2 + lb * lg2[s, m])
+        q32[s, 0, m] = pre[s, m]
+        q32[s, 1, m] = pim[s, m]
+        q32[s, 2, m] = w[s, m]
+        ra = math.exp(lr * ANCHOR)
+        pa[s, 0, m] = ra * math.cos(om * ANCHOR)
+        pa[s, 1, m] = ra * math.sin(om * ANCHOR)
 
 
 @njit(cache=True, nogil=True)
@@ -114,9 +125,9 @@ def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, pre, pim,
-                  sre, sim, w, gA, gB, room, sA, sB, nch, ybuf):
-    """Add slot ``s`` over absolute samples [a, b) (inside one tick starting at ``tick0``).
+def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
+    """Exact path: slot ``s``'s float64 modes over absolute samples [a, b), with its burst;
+    samples go to ``ybuf[q0:]``.
 
     The modes advance :data:`STEP` samples per pass over the mode arrays (state and
     coefficients are loaded once per pass, the loop over modes vectorizes), then single
@@ -129,18 +140,6 @@ def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, 
     pre_s = pre[s]
     pim_s = pim[s]
     w_s = w[s]
-    nm = nmod[s]
-    bl = blen[s]
-    bo = boff[s]
-    mx = mixw[s]
-    rm = room[s]
-    inv = 1.0 / TICK
-    g0a = gA[s, 0]
-    g0d = (gB[s, 0] - g0a) * inv
-    g1a = gA[s, 1]
-    g1d = (gB[s, 1] - g1a) * inv
-    sa = sA[s]
-    sd = (sB[s] - sa) * inv
     n = a
     while n + STEP <= b:
         k = n - t0
@@ -176,7 +175,7 @@ def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, 
             y3 += wm * zi
             sre_s[m] = zr
             sim_s[m] = zi
-        q = n - a
+        q = q0 + n - a
         ybuf[q] = y0 + mx * x0
         ybuf[q + 1] = y1 + mx * x1
         ybuf[q + 2] = y2 + mx * x2
@@ -196,16 +195,113 @@ def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, 
             sre_s[m] = nr
             sim_s[m] = ni
             y += w_s[m] * ni
-        ybuf[n - a] = y + mx * xv
+        ybuf[q0 + n - a] = y + mx * xv
         n += 1
-    _mix_out(out, ybuf, a - out0, a - tick0 + 1, b - a, g0a, g0d, g1a, g1d, sa, sd, rm, nch)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _seg32(s, a, b, nm, q32, ybuf, q0):
+    """Fast path: slot ``s``'s free-ringing modes in float32 over [a, b) (no burst left),
+    samples to ``ybuf[q0:]``. Same blocking as :func:`_seg64`, twice the vector lanes."""
+    pre_s = q32[s, 0]
+    pim_s = q32[s, 1]
+    w_s = q32[s, 2]
+    sre_s = q32[s, 3]
+    sim_s = q32[s, 4]
+    n = a
+    while n + STEP <= b:
+        y0 = np.float32(0.0)
+        y1 = np.float32(0.0)
+        y2 = np.float32(0.0)
+        y3 = np.float32(0.0)
+        for m in range(nm):
+            pr = pre_s[m]
+            pi = pim_s[m]
+            wm = w_s[m]
+            zr = sre_s[m]
+            zi = sim_s[m]
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y0 += wm * zi
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y1 += wm * zi
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y2 += wm * zi
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y3 += wm * zi
+            sre_s[m] = zr
+            sim_s[m] = zi
+        q = q0 + n - a
+        ybuf[q] = y0
+        ybuf[q + 1] = y1
+        ybuf[q + 2] = y2
+        ybuf[q + 3] = y3
+        n += STEP
+    while n < b:
+        y = np.float32(0.0)
+        for m in range(nm):
+            pr = pre_s[m]
+            pi = pim_s[m]
+            zr = sre_s[m]
+            zi = sim_s[m]
+            nr = pr * zr - pi * zi
+            ni = pr * zi + pi * zr
+            sre_s[m] = nr
+            sim_s[m] = ni
+            y += w_s[m] * ni
+        ybuf[q0 + n - a] = y
+        n += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _anchor(s, n, t0, bl, nm, sre, sim, q32, pa, anc, on32):
+    """Anchor event of slot ``s`` at absolute sample ``n`` (``n == anc[s]``).
+
+    On the float32 path: the exact float64 state moves ``ANCHOR`` samples in one step
+    (``z <- z p^ANCHOR``, from the previous anchor) and the float32 state restarts from it,
+    so float32 rounding never accumulates over more than ``ANCHOR`` samples. On the exact
+    path: once the burst is over the slot switches to float32.
+    """
+    if on32[s]:
+        for m in range(nm):
+            zr = sre[s, m]
+            zi = sim[s, m]
+            ar = pa[s, 0, m]
+            ai = pa[s, 1, m]
+            sre[s, m] = zr * ar - zi * ai
+            sim[s, m] = zr * ai + zi * ar
+    elif n - t0 >= bl:
+        on32[s] = True
+    if on32[s]:
+        for m in range(nm):
+            q32[s, 3, m] = sre[s, m]
+            q32[s, 4, m] = sim[s, m]
+    anc[s] = n + ANCHOR
+
+
+@njit(cache=True, nogil=True)
+def slot_to_f64(s, nmod, sre, sim, q32, on32):
+    """Move slot ``s`` to the exact path: its float64 state takes the float32 state's value
+    (before its poles change; the next anchor moves it back to float32)."""
+    if on32[s]:
+        for m in range(nmod[s]):
+            sre[s, m] = q32[s, 3, m]
+            sim[s, m] = q32[s, 4, m]
+        on32[s] = False
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist, ybuf):
+                 freelist, ybuf, q32, pa, anc, on32, use32):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -221,6 +317,10 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         macros the poles were computed with (3)].
     ybuf : float64 (TICK,)
         Scratch for one slot's samples of one tick.
+    q32, pa, anc, on32 : float32 (S, 5, M), float64 (S, 2, M), int64 (S,), bool (S,)
+        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample; path flag.
+    use32 : bool
+        Use the float32 path for free-ringing modes (else float64 throughout).
     """
     nch = out.shape[1]
     nbus = out.shape[0]
@@ -241,7 +341,8 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
             for ia in range(ictl[0]):
                 s = active[ia]
                 if changed:
-                    slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w)
+                    slot_to_f64(s, nmod, sre, sim, q32, on32)
+                    slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
                     life_b[s] = slot_life(blen[s], tail[s], mac_cur[MAC_DECAY])
                 for c in range(2):
                     gA[s, c] = gB[s, c]
@@ -258,8 +359,27 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
             a = max(n, t0[s])
             b = min(seg_end, t0[s] + life_b[s])
             if a < b:
-                _slot_segment(out, base, s, a, b, tick0, t0[s], bpool, boff, blen, mixw,
-                              nmod, pre, pim, sre, sim, w, gA, gB, room, sA, sB, nch, ybuf)
+                ts = t0[s]
+                nm = nmod[s]
+                bl = blen[s]
+                p = a
+                while p < b:
+                    if use32 and p == anc[s]:
+                        _anchor(s, p, ts, bl, nm, sre, sim, q32, pa, anc, on32)
+                    e = min(b, anc[s]) if use32 else b
+                    if on32[s]:
+                        _seg32(s, p, e, nm, q32, ybuf, p - a)
+                    else:
+                        _seg64(s, p, e, ts, bpool, boff[s], bl, mixw[s], nm, pre, pim, sre,
+                               sim, w, ybuf, p - a)
+                    p = e
+                inv = 1.0 / TICK
+                g0a = gA[s, 0]
+                g1a = gA[s, 1]
+                sa = sA[s]
+                _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
+                         (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
+                         (sB[s] - sa) * inv, room[s], nch)
         # master gain ramp over the tick
         ma = mac_prev[0]
         md = (mac_prev[1] - ma) / TICK
@@ -347,10 +467,14 @@ def warm_kernels() -> None:
                  i64.copy(), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
-                 np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK))
+                 np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
+                 np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
+                 np.zeros(S, np.bool_), True)
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-               f((S, M)), f((S, M)))
+               f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
+    slot_to_f64(0, nm, f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32),
+                np.ones(S, np.bool_))
     advance_state(0, 1, f(4), 0, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)))
     compact_arena(f(8), i64.copy(), i64.copy(), i64.copy(), np.zeros(0, np.int64), 0)
     ring_take(f((2, 8)), 0, 3, f((2, 8)), 1)
