@@ -31,13 +31,14 @@ score clock (time stretch), the group gains and the master gain.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
-from atomsynth.rt.burst import burst, resonance_norm
+from atomsynth.rt.burst import burst, bursts, resonance_norm
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import burst_lengths, ceil_samples, onset_sample, tail_lengths
 from atomsynth.rt.mdct import imdct_frames
@@ -59,6 +60,10 @@ ATOM_EDITS = ("gain_db", "pan", "preset", "room", "wet", "mute", "solo")
 """Per-atom live parameters accepted by :meth:`StreamingSynth.set_atoms`."""
 
 MAX_GROUPS = 65536
+PREFETCH = 256
+"""Atoms (in start order) whose modes are prepared in one vectorized pass."""
+BURST_CACHE = 1 << 20
+"""Samples of bursts kept for reuse (8 MiB)."""
 _SPEC = {s.name: s for s in RESONANT_PARAMS}
 
 
@@ -178,6 +183,8 @@ class StreamingSynth:
         cap = 1 << int(math.ceil(math.log2(self.max_block + K.TICK + 2 * 8192 + 1)))
         self._ring = np.zeros((self.channels, cap))
         self._bpool = np.zeros(1 << 16)
+        self._bursts: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._burst_samples = 0
         self._bcursor = 0
         self._ictl = np.zeros(2, np.int64)  # [n active, n free]
         self._alloc_slots(16)
@@ -280,6 +287,9 @@ class StreamingSynth:
         self._a_solo = np.zeros(n, np.bool_)
         self._a_group = res.group.astype(np.int64)
         self._tables = atom_set.mode_tables
+        self._pf_row = np.full(n, -1, np.int64)  # atom -> row of the mode prefetch window
+        self._pf_atoms: np.ndarray | None = None
+        self._pf: dict[str, np.ndarray] = {}
         # MDCT
         self._scales: list[_MdctScale] = []
         md = atom_set.mdct
@@ -485,6 +495,7 @@ class StreamingSynth:
             act = self._active[:na]
             if "preset" in vals:
                 self._a_preset[idx] = vals["preset"].astype(np.int64)
+                self._pf_row[idx] = -1  # prefetched modes are stale
                 hit = act[np.isin(self._slot_atom[act], idx)]
                 if hit.size:
                     self._retune(hit)
@@ -586,30 +597,84 @@ class StreamingSynth:
         ratio, _, _, _ = mode_triples(rows, self._tables)
         return bank, ratio
 
+    def _prepare_modes(self, idx: np.ndarray) -> None:
+        """Compute the base mode arrays of atoms ``idx`` plus the next atoms in start order
+        (:data:`PREFETCH` of them) in one vectorized pass, into the prefetch window."""
+        nxt = self._order[self._next : self._next + PREFETCH]
+        batch = np.unique(np.concatenate([idx, nxt]))
+        old = self._pf_atoms
+        if old is not None:
+            self._pf_row[old] = -1
+        sr = float(self.sample_rate)
+        bank, ratio = self._mode_params(batch)
+        c = self._cols
+        B, M = batch.size, MAX_MODES
+        # active modes first (in mode order), zero padding after
+        order = np.argsort(~bank.active, axis=1, kind="stable")
+        act = np.take_along_axis(bank.active, order, axis=1)
+        amp = np.take_along_axis(bank.amp, order, axis=1)
+        f = np.take_along_axis(bank.freq_hz, order, axis=1)
+        t60 = np.take_along_axis(bank.t60_s, order, axis=1)
+        rat = np.take_along_axis(ratio, order, axis=1)
+        nmod = act.sum(axis=1).astype(np.int64)
+        mix = c["mix"][batch].astype(np.float64)
+        nmod[mix >= 1.0] = 0
+        norm = np.zeros(B)
+        for j in np.flatnonzero(nmod):
+            i = batch[j]
+            norm[j] = resonance_norm(amp[j, : nmod[j]], attack_s=float(c["attack_s"][i]),
+                                     burst_shape=float(c["burst_shape"][i]),
+                                     noise_bw_hz=float(c["noise_bw_hz"][i]))
+        live = np.arange(M)[None, :] < nmod[:, None]
+        zero = np.zeros((B, M))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._pf = {
+                "nmod": nmod, "mix": mix,
+                "w0": np.where(live, amp * ((1.0 - mix) * norm / sr)[:, None], zero),
+                "om0": np.where(live, 2.0 * np.pi * f / sr, zero),
+                "lr0": np.where(live, -LN1000 / (t60 * sr), zero),
+                "fc2": np.where(live, (f / c["cutoff_hz"][batch][:, None]) ** 2, zero),
+                "lg2": np.where(live, np.log2(rat), zero),
+            }
+        self._pf_atoms = batch
+        self._pf_row[batch] = np.arange(B)
+        self._prefetch_bursts(batch)
+
+    def _burst_key(self, i: int) -> tuple:
+        c = self._cols
+        return (int(c["seed"][i]), float(c["attack_s"][i]), float(c["burst_shape"][i]),
+                float(c["noise_hz"][i]), float(c["noise_bw_hz"][i]))
+
+    def _prefetch_bursts(self, batch: np.ndarray) -> None:
+        """Compute the bursts of atoms ``batch`` that are not cached, in one batched pass."""
+        keys = [self._burst_key(int(i)) for i in batch]
+        miss = sorted({k for k in keys if k not in self._bursts})
+        if not miss:
+            return
+        cols = np.array(miss, dtype=np.float64).T
+        made = bursts(seed=cols[0].astype(np.int64), attack_s=cols[1], burst_shape=cols[2],
+                      noise_hz=cols[3], noise_bw_hz=cols[4],
+                      sample_rate=float(self.sample_rate))
+        for k, b in zip(miss, made, strict=True):
+            self._cache_burst(k, b)
+
+    def _cache_burst(self, key: tuple, b: np.ndarray) -> None:
+        self._bursts[key] = b
+        self._burst_samples += b.size
+        while self._burst_samples > BURST_CACHE and len(self._bursts) > 1:
+            _, old = self._bursts.popitem(last=False)
+            self._burst_samples -= old.size
+
     def _fill_modes(self, slots: np.ndarray, idx: np.ndarray) -> None:
         """Write the base mode arrays (frequencies, decays, weights) of ``slots``."""
-        sr = float(self.sample_rate)
-        bank, ratio = self._mode_params(idx)
-        c = self._cols
-        for j, (s, i) in enumerate(zip(slots, idx, strict=True)):
-            act = bank.active[j]
-            amp = bank.amp[j, act]
-            m = amp.size
-            mix = float(c["mix"][i])
-            self._nmod[s] = m
-            self._mixw[s] = mix
-            if m == 0 or mix >= 1.0:
-                self._nmod[s] = 0
-                continue
-            norm = resonance_norm(amp, attack_s=float(c["attack_s"][i]),
-                                  burst_shape=float(c["burst_shape"][i]),
-                                  noise_bw_hz=float(c["noise_bw_hz"][i]))
-            f = bank.freq_hz[j, act]
-            self._w0[s, :m] = amp * ((1.0 - mix) * norm / sr)
-            self._om0[s, :m] = 2.0 * np.pi * f / sr
-            self._lr0[s, :m] = -LN1000 / (bank.t60_s[j, act] * sr)
-            self._fc2[s, :m] = (f / c["cutoff_hz"][i]) ** 2
-            self._lg2[s, :m] = np.log2(ratio[j, act])
+        if (self._pf_row[idx] < 0).any():
+            self._prepare_modes(idx)
+        rows = self._pf_row[idx]
+        pf = self._pf
+        self._nmod[slots] = pf["nmod"][rows]
+        self._mixw[slots] = pf["mix"][rows]
+        for k in ("w0", "om0", "lr0", "fc2", "lg2"):
+            getattr(self, "_" + k)[slots] = pf[k][rows]
 
     def _retune(self, slots: np.ndarray) -> None:
         """New modes for sounding ``slots`` (preset swap or edited set); states are kept."""
@@ -648,21 +713,30 @@ class StreamingSynth:
         self._sT[slots] = np.where(room >= 0, self._a_wet[ai] * self._g_send[grp], 0.0)
         self._kill[slots] = False
 
+    def _burst(self, i: int) -> np.ndarray:
+        """Atom ``i``'s burst, from a cache keyed by its burst parameters (loops, seeks and
+        repeated atoms reuse it; the cache holds at most :data:`BURST_CACHE` samples)."""
+        key = self._burst_key(i)
+        b = self._bursts.get(key)
+        if b is not None:
+            self._bursts.move_to_end(key)
+            return b
+        b = burst(seed=key[0], attack_s=key[1], burst_shape=key[2], noise_hz=key[3],
+                  noise_bw_hz=key[4], sample_rate=float(self.sample_rate))
+        self._cache_burst(key, b)
+        return b
+
     def _start_atoms(self, idx: np.ndarray, t0: np.ndarray) -> None:
         """Start resonant atoms ``idx`` with local time 0 at output samples ``t0``."""
         if not idx.size:
             return
-        c = self._cols
         slots = np.array([self._take_slot() for _ in range(idx.size)], np.int64)
         self._slot_atom[slots] = idx
         self._fill_modes(slots, idx)
-        sr = float(self.sample_rate)
         now = self._kpos
         for s, i, t in zip(slots, idx, t0, strict=True):
             s = int(s)
-            b = burst(seed=int(c["seed"][i]), attack_s=float(c["attack_s"][i]),
-                      burst_shape=float(c["burst_shape"][i]), noise_hz=float(c["noise_hz"][i]),
-                      noise_bw_hz=float(c["noise_bw_hz"][i]), sample_rate=sr)
+            b = self._burst(i)
             L = b.size
             d = max(0, now - int(t))
             self._t0[s] = int(t)
