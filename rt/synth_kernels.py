@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from atomsynth.rt.noise import uniform_noise_into
 from numba import njit
 
 TICK = 32
@@ -479,3 +480,4 @@ def warm_kernels() -> None:
     compact_arena(f(8), i64.copy(), i64.copy(), i64.copy(), np.zeros(0, np.int64), 0)
     ring_take(f((2, 8)), 0, 3, f((2, 8)), 1)
     ring_add(f((2, 8)), 0, f((2, 3)), 0)
+    uniform_noise_into(0, 0, f((2, 8))[0])  # batched bursts (rt.burst.bursts)
