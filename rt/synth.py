@@ -17,8 +17,11 @@ Scheduling is sample-accurate and block-size independent:
   samples, aligned to the output sample counter) at or after the sample they are stamped
   with; gains and macros are then smoothed per tick (time constant ``smoothing_s``).
 
-Rendering at neutral controls equals :func:`atomsynth.rt.reference.render` to rounding
-(about 1e-12 of the peak) and gives bit-identical output for every block partition.
+Rendering at neutral controls equals :func:`atomsynth.rt.reference.render` within about
+1e-6 of the peak (``precision="float32"``, the default: free-ringing modes in float32,
+re-anchored from float64) or 1e-12 (``precision="float64"``), and gives bit-identical output
+for every block partition: the kernels always render whole control ticks, keeping what goes
+past a request for the next call.
 
 Macros (``set_macro``): ``pitch`` (frequency ratio of every mode), ``time_stretch`` (ratio on
 onset times), ``decay`` (ratio on every T60), ``brightness`` (beta: mode weights times

@@ -9,6 +9,16 @@ in float64 as two arrays ``sre``/``sim``), output ``y = sum_m w_m Im(z_m) + mix 
 after it. ``Im(sum_j x[j] p^(k-j))`` is exactly the reference renderer's convolution with
 ``h[n] = sum_m a_m r_m^n sin(w_m n)``.
 
+Two paths per slot. The exact path (float64 state ``sre``/``sim``) runs the burst and
+every sample up to the first *anchor* after it; anchors fall every :data:`ANCHOR` samples
+of the atom's local time. From there the free-ringing modes run in float32 (``q32``: twice
+the vector lanes), and at each anchor the float64 state advances in one step,
+``z <- z p^ANCHOR`` (``pa``, from the previous anchor), and the float32 state restarts from
+it: float32 rounding never accumulates over more than ``ANCHOR`` samples (output within about
+1e-5 of the reference's peak). A pole change (macro, preset swap) moves the slot back to the
+exact path until its next anchor. Both paths advance the modes :data:`STEP` samples per pass
+over the mode arrays.
+
 Controls change on a fixed grid of *ticks* (``TICK`` samples, aligned to the absolute output
 sample counter, so the arithmetic of every sample is independent of the block size). At each
 tick the smoothed values move one step toward their targets (one-pole smoothing); gains ramp
