@@ -116,23 +116,19 @@ def advance_state(s, nsteps, x, xoff, nmod, pre, pim, sre, sim):
 def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
     """Add ``ybuf[:cnt]`` (a slot's samples) at output index ``i0`` (tick offset ``j0`` of the
     first) to the dry bus and the room send, with the gain ramps of the tick."""
-    o0 = out[0, 0]
     for q in range(cnt):
-        o0[i0 + q] += ybuf[q] * (g0a + g0d * (j0 + q))
+        out[0, 0, i0 + q] += ybuf[q] * (g0a + g0d * (j0 + q))
     if nch > 1:
-        o1 = out[0, 1]
         for q in range(cnt):
-            o1[i0 + q] += ybuf[q] * (g1a + g1d * (j0 + q))
+            out[0, 1, i0 + q] += ybuf[q] * (g1a + g1d * (j0 + q))
     if rm >= 0:
-        r0 = out[rm + 1, 0]
         for q in range(cnt):
             j = j0 + q
-            r0[i0 + q] += ybuf[q] * (g0a + g0d * j) * (sa + sd * j)
+            out[rm + 1, 0, i0 + q] += ybuf[q] * (g0a + g0d * j) * (sa + sd * j)
         if nch > 1:
-            r1 = out[rm + 1, 1]
             for q in range(cnt):
                 j = j0 + q
-                r1[i0 + q] += ybuf[q] * (g1a + g1d * j) * (sa + sd * j)
+                out[rm + 1, 1, i0 + q] += ybuf[q] * (g1a + g1d * j) * (sa + sd * j)
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
@@ -146,11 +142,6 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
     synthesizer renders whole ticks, see :class:`~atomsynth.rt.synth.StreamingSynth`), so
     neither does the arithmetic.
     """
-    sre_s = sre[s]
-    sim_s = sim[s]
-    pre_s = pre[s]
-    pim_s = pim[s]
-    w_s = w[s]
     n = a
     while n + STEP <= b:
         k = n - t0
@@ -163,11 +154,11 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
         y2 = 0.0
         y3 = 0.0
         for m in range(nm):
-            pr = pre_s[m]
-            pi = pim_s[m]
-            wm = w_s[m]
-            zr = sre_s[m]
-            zi = sim_s[m]
+            pr = pre[s, m]
+            pi = pim[s, m]
+            wm = w[s, m]
+            zr = sre[s, m]
+            zi = sim[s, m]
             t = pr * zr - pi * zi + x0
             zi = pr * zi + pi * zr
             zr = t
@@ -184,8 +175,8 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
             zi = pr * zi + pi * zr
             zr = t
             y3 += wm * zi
-            sre_s[m] = zr
-            sim_s[m] = zi
+            sre[s, m] = zr
+            sim[s, m] = zi
         q = q0 + n - a
         ybuf[q] = y0 + mx * x0
         ybuf[q + 1] = y1 + mx * x1
@@ -197,15 +188,15 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
         xv = bpool[bo + k] if k < bl else 0.0
         y = 0.0
         for m in range(nm):
-            pr = pre_s[m]
-            pi = pim_s[m]
-            zr = sre_s[m]
-            zi = sim_s[m]
+            pr = pre[s, m]
+            pi = pim[s, m]
+            zr = sre[s, m]
+            zi = sim[s, m]
             nr = pr * zr - pi * zi + xv
             ni = pr * zi + pi * zr
-            sre_s[m] = nr
-            sim_s[m] = ni
-            y += w_s[m] * ni
+            sre[s, m] = nr
+            sim[s, m] = ni
+            y += w[s, m] * ni
         ybuf[q0 + n - a] = y + mx * xv
         n += 1
 
@@ -214,11 +205,6 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
 def _seg32(s, a, b, nm, q32, ybuf, q0):
     """Fast path: slot ``s``'s free-ringing modes in float32 over [a, b) (no burst left),
     samples to ``ybuf[q0:]``. Same blocking as :func:`_seg64`, twice the vector lanes."""
-    pre_s = q32[s, 0]
-    pim_s = q32[s, 1]
-    w_s = q32[s, 2]
-    sre_s = q32[s, 3]
-    sim_s = q32[s, 4]
     n = a
     while n + STEP <= b:
         y0 = np.float32(0.0)
@@ -226,11 +212,11 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
         y2 = np.float32(0.0)
         y3 = np.float32(0.0)
         for m in range(nm):
-            pr = pre_s[m]
-            pi = pim_s[m]
-            wm = w_s[m]
-            zr = sre_s[m]
-            zi = sim_s[m]
+            pr = q32[s, 0, m]
+            pi = q32[s, 1, m]
+            wm = q32[s, 2, m]
+            zr = q32[s, 3, m]
+            zi = q32[s, 4, m]
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
             zr = t
@@ -247,8 +233,8 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
             zi = pr * zi + pi * zr
             zr = t
             y3 += wm * zi
-            sre_s[m] = zr
-            sim_s[m] = zi
+            q32[s, 3, m] = zr
+            q32[s, 4, m] = zi
         q = q0 + n - a
         ybuf[q] = y0
         ybuf[q + 1] = y1
@@ -258,15 +244,15 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
     while n < b:
         y = np.float32(0.0)
         for m in range(nm):
-            pr = pre_s[m]
-            pi = pim_s[m]
-            zr = sre_s[m]
-            zi = sim_s[m]
+            pr = q32[s, 0, m]
+            pi = q32[s, 1, m]
+            zr = q32[s, 3, m]
+            zi = q32[s, 4, m]
             nr = pr * zr - pi * zi
             ni = pr * zi + pi * zr
-            sre_s[m] = nr
-            sim_s[m] = ni
-            y += w_s[m] * ni
+            q32[s, 3, m] = nr
+            q32[s, 4, m] = ni
+            y += q32[s, 2, m] * ni
         ybuf[q0 + n - a] = y
         n += 1
 
