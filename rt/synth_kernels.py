@@ -324,6 +324,7 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
     end = out0 + count
     n = out0
     base = out0 - oi
+    changed = False
     while n < end:
         tick0 = (n // TICK) * TICK
         if n == tick0:
@@ -335,8 +336,14 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
             mac_cur[MAC_MASTER] = mac_prev[1]
             changed = (mac_cur[0] != mac_prev[2] or mac_cur[1] != mac_prev[3]
                        or mac_cur[2] != mac_prev[4])
-            for ia in range(ictl[0]):
-                s = active[ia]
+            if changed:
+                mac_prev[2] = mac_cur[0]
+                mac_prev[3] = mac_cur[1]
+                mac_prev[4] = mac_cur[2]
+        seg_end = min(end, tick0 + TICK)
+        for ia in range(ictl[0]):
+            s = active[ia]
+            if n == tick0:  # this slot's controls move one tick
                 if changed:
                     slot_to_f64(s, nmod, sre, sim, q32, on32)
                     slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
@@ -346,13 +353,6 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                     gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
                 sA[s] = sB[s]
                 sB[s] = _smooth(sB[s], sT[s], alpha)
-            if changed:
-                mac_prev[2] = mac_cur[0]
-                mac_prev[3] = mac_cur[1]
-                mac_prev[4] = mac_cur[2]
-        seg_end = min(end, tick0 + TICK)
-        for ia in range(ictl[0]):
-            s = active[ia]
             a = max(n, t0[s])
             b = min(seg_end, t0[s] + life_b[s])
             if a < b:
