@@ -183,6 +183,7 @@ class StreamingSynth:
         self._res = np.zeros((1 + self.n_rooms, self.channels, self.max_block))
         self._carry = np.zeros((1 + self.n_rooms, self.channels, K.TICK))
         self._ybuf = np.zeros(K.TICK)
+        self._mhist = np.zeros(((self.max_block + 2 * K.TICK) // K.TICK + 4, 6))
         cap = 1 << int(math.ceil(math.log2(self.max_block + K.TICK + 2 * 8192 + 1)))
         self._ring = np.zeros((self.channels, cap))
         self._bpool = np.zeros(1 << 16)
@@ -941,7 +942,8 @@ class StreamingSynth:
                        self._om0, self._lr0, self._w0, self._fc2, self._lg2, self._pre,
                        self._pim, self._sre, self._sim, self._w, self._gA, self._gB, self._gT,
                        self._room, self._sA, self._sB, self._sT, self._kill, self._free,
-                       self._ybuf, self._q32, self._pa, self._anc, self._on32, self._use32)
+                       self._ybuf, self._q32, self._pa, self._anc, self._on32, self._use32,
+                       self._mhist)
         self._kpos = n1
 
     # ------------------------------------------------------------------ offline helper

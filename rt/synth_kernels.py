@@ -298,7 +298,7 @@ def slot_to_f64(s, nmod, sre, sim, q32, on32):
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist, ybuf, q32, pa, anc, on32, use32):
+                 freelist, ybuf, q32, pa, anc, on32, use32, mhist):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -318,36 +318,52 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample; path flag.
     use32 : bool
         Use the float32 path for free-ringing modes (else float64 throughout).
+    mhist : float64 (>= count // TICK + 2, 6)
+        Scratch: the controls of each tick of the call.
     """
     nch = out.shape[1]
     nbus = out.shape[0]
     end = out0 + count
-    n = out0
     base = out0 - oi
-    changed = False
+    first = (out0 // TICK) * TICK
+    # 1. controls of every tick: macros smoothed (mhist[k, :3], whether the poles change in
+    #    mhist[k, 5]) and the master gain's ramp (start, step in mhist[k, 3:5])
+    n = out0
     while n < end:
         tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        mhist[k, 5] = 0.0
         if n == tick0:
-            # advance smoothing one tick
             for q in range(3):
                 mac_cur[q] = _smooth(mac_cur[q], mac_tgt[q], alpha)
             mac_prev[0] = mac_prev[1]
             mac_prev[1] = _smooth(mac_prev[1], mac_tgt[MAC_MASTER], alpha)
             mac_cur[MAC_MASTER] = mac_prev[1]
-            changed = (mac_cur[0] != mac_prev[2] or mac_cur[1] != mac_prev[3]
-                       or mac_cur[2] != mac_prev[4])
-            if changed:
+            if (mac_cur[0] != mac_prev[2] or mac_cur[1] != mac_prev[3]
+                    or mac_cur[2] != mac_prev[4]):
+                mhist[k, 5] = 1.0
                 mac_prev[2] = mac_cur[0]
                 mac_prev[3] = mac_cur[1]
                 mac_prev[4] = mac_cur[2]
-        seg_end = min(end, tick0 + TICK)
-        for ia in range(ictl[0]):
-            s = active[ia]
-            if n == tick0:  # this slot's controls move one tick
-                if changed:
+        for q in range(3):
+            mhist[k, q] = mac_cur[q]
+        mhist[k, 3] = mac_prev[0]
+        mhist[k, 4] = (mac_prev[1] - mac_prev[0]) / TICK
+        n = min(end, tick0 + TICK)
+    # 2. slot by slot (its state stays in cache); slots do not interact, so this gives the
+    #    same samples as going tick by tick
+    for ia in range(ictl[0]):
+        s = active[ia]
+        n = out0
+        while n < end:
+            tick0 = (n // TICK) * TICK
+            k = (tick0 - first) // TICK
+            seg_end = min(end, tick0 + TICK)
+            if n == tick0:  # the slot's controls move one tick
+                if mhist[k, 5] != 0.0:
                     slot_to_f64(s, nmod, sre, sim, q32, on32)
-                    slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
-                    life_b[s] = slot_life(blen[s], tail[s], mac_cur[MAC_DECAY])
+                    slot_poles(s, mhist[k], nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
+                    life_b[s] = slot_life(blen[s], tail[s], mhist[k, MAC_DECAY])
                 for c in range(2):
                     gA[s, c] = gB[s, c]
                     gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
@@ -377,9 +393,15 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                 _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
                          (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
                          (sB[s] - sa) * inv, room[s], nch)
-        # master gain ramp over the tick
-        ma = mac_prev[0]
-        md = (mac_prev[1] - ma) / TICK
+            n = seg_end
+    # 3. master gain ramp of every tick
+    n = out0
+    while n < end:
+        tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        seg_end = min(end, tick0 + TICK)
+        ma = mhist[k, 3]
+        md = mhist[k, 4]
         if not (ma == 1.0 and md == 0.0):
             for bus in range(nbus):
                 for c in range(nch):
@@ -466,7 +488,7 @@ def warm_kernels() -> None:
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
                  np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
                  np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
-                 np.zeros(S, np.bool_), True)
+                 np.zeros(S, np.bool_), True, f((8, 6)))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
