@@ -72,7 +72,7 @@ def marimba_phrase() -> AtomSet:
     rng = np.random.default_rng(112)
     for b, n, accent in melody:
         f0 = midi_hz(n)
-        s.note(onset_s=b * beat + rng.normal(0, 0.004), f0_hz=f0, preset=marimba, n_modes=6,
+        s.note(onset_s=max(0.0, b * beat + rng.normal(0, 0.004)), f0_hz=f0, preset=marimba, n_modes=6,
                t60_s=float(np.clip(2.2 * (220.0 / f0) ** 0.7, 0.25, 1.6)),
                gain_db=-14.0 + 4.0 * accent + rng.normal(0, 1.0), pan=(n - 74) / 14.0,
                attack_s=0.0012, burst_shape=2.0, noise_hz=1800.0, noise_bw_hz=2500.0,
@@ -96,7 +96,7 @@ def bells() -> AtomSet:
     church, tubular, glock = s.preset("church_bell"), s.preset("tubular_bell"), s.preset(
         "glockenspiel")
     for i, t in enumerate((0.0, 4.5, 9.0)):
-        s.note(onset_s=t, f0_hz=midi_hz(43) / 2, preset=church, t60_s=9.0, gain_db=-8.0,
+        s.note(onset_s=t, f0_hz=midi_hz(43), preset=church, t60_s=9.0, gain_db=-8.0,
                pan=-0.2, attack_s=0.002, burst_shape=2.0, noise_hz=900.0, noise_bw_hz=1500.0,
                seed=10 + i, group=0, room=0, wet=0.35, brightness=1.0, damping=0.0,
                n_modes=64)
@@ -142,7 +142,7 @@ def drum_pattern() -> AtomSet:
     for i in range(32):
         b = i * 0.5
         open_hat = i % 8 == 7
-        s.note(onset_s=b * beat + rng.normal(0, 0.003), f0_hz=3150.0, n_modes=8,
+        s.note(onset_s=max(0.0, b * beat + rng.normal(0, 0.003)), f0_hz=3150.0, n_modes=8,
                inharmonicity=0.08, t60_s=0.35 if open_hat else 0.06, damping=0.3,
                brightness=0.9, cutoff_hz=16000.0, gain_db=-22.0 + 3.0 * (i % 2 == 0)
                + rng.normal(0, 1.0), pan=0.45, attack_s=0.0004, burst_shape=1.0,

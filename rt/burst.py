@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from atomsynth.rt.noise import uniform_noise
+from atomsynth.rt.noise import uniform_noise, uniform_noise_into
 
 ENVELOPE_FLOOR_DB = -80.0
 SQRT3 = math.sqrt(3.0)
@@ -96,6 +96,42 @@ def burst(
     spectrum *= noise_filter_gain(freqs, noise_hz, noise_bw_hz, sample_rate)
     band = np.fft.irfft(spectrum, n=m)[:length]
     return band * envelope(length, attack_s, burst_shape, sample_rate)
+
+
+def bursts(
+    *,
+    seed: np.ndarray,
+    attack_s: np.ndarray,
+    burst_shape: np.ndarray,
+    noise_hz: np.ndarray,
+    noise_bw_hz: np.ndarray,
+    sample_rate: float,
+) -> list[np.ndarray]:
+    """The bursts of many atoms at once: the same values as :func:`burst` for each
+    (parameters are arrays of shape (n,)); atoms sharing an FFT length are filtered in one
+    2-D FFT. Returns n float64 arrays."""
+    n = len(seed)
+    lengths = [burst_length(float(attack_s[i]), float(burst_shape[i]), sample_rate)
+               for i in range(n)]
+    ffts = np.array([noise_fft_length(lengths[i], float(noise_bw_hz[i]), sample_rate)
+                     for i in range(n)], np.int64)
+    out: list[np.ndarray] = [np.zeros(0)] * n
+    for m in np.unique(ffts):
+        rows = np.flatnonzero(ffts == m)
+        white = np.empty((rows.size, int(m)))
+        for j, i in enumerate(rows):
+            uniform_noise_into(int(seed[i]), 0, white[j])
+        spectrum = np.fft.rfft(white * SQRT3, axis=1)
+        freqs = np.arange(spectrum.shape[1]) * (sample_rate / m)
+        for j, i in enumerate(rows):
+            spectrum[j] *= noise_filter_gain(freqs, float(noise_hz[i]), float(noise_bw_hz[i]),
+                                             sample_rate)
+        band = np.fft.irfft(spectrum, n=int(m), axis=1)
+        for j, i in enumerate(rows):
+            L = lengths[i]
+            out[i] = band[j, :L] * envelope(L, float(attack_s[i]), float(burst_shape[i]),
+                                            sample_rate)
+    return out
 
 
 def envelope_energy_s(attack_s: float, shape: float) -> float:

@@ -430,7 +430,9 @@ class Engine:
                        progress: Callable[[float], None] | None = None) -> np.ndarray:
         """Render the current set with the current controls and effects from the start.
 
-        The same synthesizer and effects code as live playback, in blocks of ``block_size``;
+        The same synthesizer and effects code as live playback (synthesizer output does not
+        depend on the block size: 8192-frame blocks when no effect is active, else the
+        engine's ``block_size`` so that effects see the blocks they see live);
         tails of rooms and plugins are rendered only as far as ``duration_s`` (default: the
         set's length). Returns float64, shape (channels, samples).
         """
@@ -444,8 +446,8 @@ class Engine:
             synth.set_atoms(idx, **kw)
         synth.run_pending()
         fx = self.effects.clone()
-        mix = render_through(synth, fx, duration_s=duration_s, block=self.block_size,
-                             progress=progress)
+        block = self.block_size if fx.active else 8192
+        mix = render_through(synth, fx, duration_s=duration_s, block=block, progress=progress)
         if not self.output:
             self._position_s = mix.shape[1] / self.sample_rate
         return mix

@@ -17,8 +17,11 @@ Scheduling is sample-accurate and block-size independent:
   samples, aligned to the output sample counter) at or after the sample they are stamped
   with; gains and macros are then smoothed per tick (time constant ``smoothing_s``).
 
-Rendering at neutral controls equals :func:`atomsynth.rt.reference.render` to rounding
-(about 1e-12 of the peak) and gives bit-identical output for every block partition.
+Rendering at neutral controls equals :func:`atomsynth.rt.reference.render` within about
+1e-6 of the peak (``precision="float32"``, the default: free-ringing modes in float32,
+re-anchored from float64) or 1e-12 (``precision="float64"``), and gives bit-identical output
+for every block partition: the kernels always render whole control ticks, keeping what goes
+past a request for the next call.
 
 Macros (``set_macro``): ``pitch`` (frequency ratio of every mode), ``time_stretch`` (ratio on
 onset times), ``decay`` (ratio on every T60), ``brightness`` (beta: mode weights times
@@ -31,13 +34,14 @@ score clock (time stretch), the group gains and the master gain.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
-from atomsynth.rt.burst import burst, resonance_norm
+from atomsynth.rt.burst import burst, bursts, resonance_norm
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import burst_lengths, ceil_samples, onset_sample, tail_lengths
 from atomsynth.rt.mdct import imdct_frames
@@ -59,6 +63,10 @@ ATOM_EDITS = ("gain_db", "pan", "preset", "room", "wet", "mute", "solo")
 """Per-atom live parameters accepted by :meth:`StreamingSynth.set_atoms`."""
 
 MAX_GROUPS = 65536
+PREFETCH = 256
+"""Atoms (in start order) whose modes are prepared in one vectorized pass."""
+BURST_CACHE = 1 << 20
+"""Samples of bursts kept for reuse (8 MiB)."""
 _SPEC = {s.name: s for s in RESONANT_PARAMS}
 
 
@@ -115,11 +123,16 @@ class StreamingSynth:
         index + 1).
     smoothing_s : float
         Time constant of control smoothing in seconds.
+    precision : {"float32", "float64"}
+        ``"float32"`` (default): free-ringing modes (after their burst) run in float32, twice
+        the vector lanes, re-anchored every :data:`~atomsynth.rt.synth_kernels.ANCHOR`
+        samples from the exact float64 state (output within about 1e-5 of the reference's
+        peak). ``"float64"``: float64 throughout (within about 1e-12).
     """
 
     def __init__(self, atom_set: AtomSet, *, sample_rate: int | None = None,
                  max_block: int = 8192, n_rooms: int | None = None,
-                 smoothing_s: float = 0.005) -> None:
+                 smoothing_s: float = 0.005, precision: str = "float32") -> None:
         if not isinstance(atom_set, AtomSet):
             raise ParameterError(f"atom_set must be an AtomSet, got {type(atom_set).__name__}")
         sr = atom_set.sample_rate if sample_rate is None else sample_rate
@@ -127,6 +140,11 @@ class StreamingSynth:
             raise ParameterError(f"sample_rate = {sr!r} is out of range; allowed [8000, 384000] Hz")
         if not isinstance(max_block, (int, np.integer)) or not 1 <= max_block <= 1 << 20:
             raise ParameterError(f"max_block = {max_block!r} is out of range; allowed [1, 1048576]")
+        if precision not in ("float32", "float64"):
+            raise ParameterError(f"precision = {precision!r} is unknown; allowed 'float32', "
+                                 "'float64'")
+        self.precision = precision
+        self._use32 = precision == "float32"
         self.sample_rate = int(sr)
         self.max_block = int(max_block)
         self.channels = atom_set.channels
@@ -137,7 +155,8 @@ class StreamingSynth:
             rooms = max(rooms, int(atom_set.resonant.room.max()) + 1)
         self.n_rooms = rooms if n_rooms is None else max(int(n_rooms), rooms)
         # transport / clock
-        self.position = 0  # absolute output sample counter
+        self._kpos = 0  # absolute sample counter of the kernels (a multiple of TICK)
+        self._opos = 0  # samples delivered by render(); _kpos - _opos are in the carry
         self._n_anchor = 0
         self._s_anchor = 0.0
         self._stretch = 1.0
@@ -159,10 +178,17 @@ class StreamingSynth:
         self._g_solo = np.zeros(MAX_GROUPS, np.bool_)
         self._g_send = np.ones(MAX_GROUPS)
         # buffers
-        self._out = np.zeros((1 + self.n_rooms, self.channels, self.max_block))
-        cap = 1 << int(math.ceil(math.log2(self.max_block + 2 * 8192 + 1)))
+        # kernels render whole ticks into _out; what goes past the request waits in _carry
+        self._out = np.zeros((1 + self.n_rooms, self.channels, self.max_block + K.TICK))
+        self._res = np.zeros((1 + self.n_rooms, self.channels, self.max_block))
+        self._carry = np.zeros((1 + self.n_rooms, self.channels, K.TICK))
+        self._ybuf = np.zeros(K.TICK)
+        self._mhist = np.zeros(((self.max_block + 2 * K.TICK) // K.TICK + 4, 6))
+        cap = 1 << int(math.ceil(math.log2(self.max_block + K.TICK + 2 * 8192 + 1)))
         self._ring = np.zeros((self.channels, cap))
         self._bpool = np.zeros(1 << 16)
+        self._bursts: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._burst_samples = 0
         self._bcursor = 0
         self._ictl = np.zeros(2, np.int64)  # [n active, n free]
         self._alloc_slots(16)
@@ -182,6 +208,8 @@ class StreamingSynth:
             "_sT": ((cap,), np.float64), "_slot_atom": ((cap,), np.int64),
             "_gA": ((cap, 2), np.float64), "_gB": ((cap, 2), np.float64),
             "_gT": ((cap, 2), np.float64),
+            "_anc": ((cap,), np.int64), "_on32": ((cap,), np.bool_),
+            "_q32": ((cap, 5, M), np.float32), "_pa": ((cap, 2, M), np.float64),
         }
         for name in ("_om0", "_lr0", "_w0", "_fc2", "_lg2", "_pre", "_pim", "_sre", "_sim",
                      "_w"):
@@ -217,7 +245,7 @@ class StreamingSynth:
             slots = self._active[:na]
             slots = slots[np.argsort(self._boff[slots], kind="stable")]
             self._bcursor = int(K.compact_arena(self._bpool, self._boff, self._blen, self._t0,
-                                                slots, self.position))
+                                                slots, self._kpos))
             if self._bcursor + need > self._bpool.size:
                 size = 1 << int(math.ceil(math.log2(2 * (self._bcursor + need))))
                 pool = np.zeros(size)
@@ -263,6 +291,9 @@ class StreamingSynth:
         self._a_solo = np.zeros(n, np.bool_)
         self._a_group = res.group.astype(np.int64)
         self._tables = atom_set.mode_tables
+        self._pf_row = np.full(n, -1, np.int64)  # atom -> row of the mode prefetch window
+        self._pf_atoms: np.ndarray | None = None
+        self._pf: dict[str, np.ndarray] = {}
         # MDCT
         self._scales: list[_MdctScale] = []
         md = atom_set.mdct
@@ -298,7 +329,7 @@ class StreamingSynth:
     @property
     def position_s(self) -> float:
         """Score position of the next sample to render, in seconds."""
-        return self.score_at(self.position) / self.sample_rate
+        return self.score_at(self._opos) / self.sample_rate
 
     @property
     def atoms_playing(self) -> int:
@@ -307,7 +338,7 @@ class StreamingSynth:
     @property
     def finished(self) -> bool:
         """True when nothing sounds and no atom or frame is left to start (no loop)."""
-        if self._loop is not None or self._ictl[0]:
+        if self._loop is not None or self._ictl[0] or self._kpos > self._opos:
             return False
         if self._next < self._order.size:
             return False
@@ -315,12 +346,17 @@ class StreamingSynth:
             return False
         # MDCT ring drained: the last frame ends 2N after its start
         last = max((int(sc.starts[-1]) + 2 * sc.hop for sc in self._scales), default=0)
-        return self.score_at(self.position) >= last
+        return self.score_at(self._kpos) >= last
+
+    @property
+    def position(self) -> int:
+        """Absolute output sample counter: samples delivered by :meth:`render` so far."""
+        return self._opos
 
     # ------------------------------------------------------------------ edits (render thread)
     def _schedule(self, at: int | None, fn: Callable[[], None]) -> None:
-        at = self.position if at is None else max(int(at), self.position)
-        tick = -(-at // K.TICK) * K.TICK
+        at = self._opos if at is None else max(int(at), self._opos)
+        tick = max(-(-at // K.TICK) * K.TICK, self._kpos)
         self._edit_counter += 1
         self._pending.append((tick, self._edit_counter, fn))
         self._pending.sort(key=lambda e: (e[0], e[1]))
@@ -347,8 +383,8 @@ class StreamingSynth:
                 self._master_db = v
                 self._set_master()
             elif name == "time_stretch":
-                s_now = self.score_at(self.position)
-                self._n_anchor, self._s_anchor, self._stretch = self.position, s_now, v
+                s_now = self.score_at(self._kpos)
+                self._n_anchor, self._s_anchor, self._stretch = self._kpos, s_now, v
 
         return apply
 
@@ -463,6 +499,7 @@ class StreamingSynth:
             act = self._active[:na]
             if "preset" in vals:
                 self._a_preset[idx] = vals["preset"].astype(np.int64)
+                self._pf_row[idx] = -1  # prefetched modes are stale
                 hit = act[np.isin(self._slot_atom[act], idx)]
                 if hit.size:
                     self._retune(hit)
@@ -505,7 +542,7 @@ class StreamingSynth:
                 if changed.any():
                     self._retune(act[changed])
                 self._refresh_targets(act)
-            s_now = self.score_at(self.position)
+            s_now = self.score_at(self._kpos)
             self._next = int(np.searchsorted(self._starts_sorted, s_now, "left"))
             for sc in self._scales:
                 sc.next = int(np.searchsorted(sc.starts, s_now, "left"))
@@ -550,8 +587,10 @@ class StreamingSynth:
         na = int(self._ictl[0])
         act = self._active[:na]
         for s in act:
+            K.slot_to_f64(int(s), self._nmod, self._sre, self._sim, self._q32, self._on32)
             K.slot_poles(int(s), self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
-                         self._fc2, self._lg2, self._pre, self._pim, self._w)
+                         self._fc2, self._lg2, self._pre, self._pim, self._w, self._q32,
+                         self._pa)
         self._gA[act] = self._gB[act] = self._gT[act]
         self._sA[act] = self._sB[act] = self._sT[act]
 
@@ -562,30 +601,84 @@ class StreamingSynth:
         ratio, _, _, _ = mode_triples(rows, self._tables)
         return bank, ratio
 
+    def _prepare_modes(self, idx: np.ndarray) -> None:
+        """Compute the base mode arrays of atoms ``idx`` plus the next atoms in start order
+        (:data:`PREFETCH` of them) in one vectorized pass, into the prefetch window."""
+        nxt = self._order[self._next : self._next + PREFETCH]
+        batch = np.unique(np.concatenate([idx, nxt]))
+        old = self._pf_atoms
+        if old is not None:
+            self._pf_row[old] = -1
+        sr = float(self.sample_rate)
+        bank, ratio = self._mode_params(batch)
+        c = self._cols
+        B, M = batch.size, MAX_MODES
+        # active modes first (in mode order), zero padding after
+        order = np.argsort(~bank.active, axis=1, kind="stable")
+        act = np.take_along_axis(bank.active, order, axis=1)
+        amp = np.take_along_axis(bank.amp, order, axis=1)
+        f = np.take_along_axis(bank.freq_hz, order, axis=1)
+        t60 = np.take_along_axis(bank.t60_s, order, axis=1)
+        rat = np.take_along_axis(ratio, order, axis=1)
+        nmod = act.sum(axis=1).astype(np.int64)
+        mix = c["mix"][batch].astype(np.float64)
+        nmod[mix >= 1.0] = 0
+        norm = np.zeros(B)
+        for j in np.flatnonzero(nmod):
+            i = batch[j]
+            norm[j] = resonance_norm(amp[j, : nmod[j]], attack_s=float(c["attack_s"][i]),
+                                     burst_shape=float(c["burst_shape"][i]),
+                                     noise_bw_hz=float(c["noise_bw_hz"][i]))
+        live = np.arange(M)[None, :] < nmod[:, None]
+        zero = np.zeros((B, M))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._pf = {
+                "nmod": nmod, "mix": mix,
+                "w0": np.where(live, amp * ((1.0 - mix) * norm / sr)[:, None], zero),
+                "om0": np.where(live, 2.0 * np.pi * f / sr, zero),
+                "lr0": np.where(live, -LN1000 / (t60 * sr), zero),
+                "fc2": np.where(live, (f / c["cutoff_hz"][batch][:, None]) ** 2, zero),
+                "lg2": np.where(live, np.log2(rat), zero),
+            }
+        self._pf_atoms = batch
+        self._pf_row[batch] = np.arange(B)
+        self._prefetch_bursts(batch)
+
+    def _burst_key(self, i: int) -> tuple:
+        c = self._cols
+        return (int(c["seed"][i]), float(c["attack_s"][i]), float(c["burst_shape"][i]),
+                float(c["noise_hz"][i]), float(c["noise_bw_hz"][i]))
+
+    def _prefetch_bursts(self, batch: np.ndarray) -> None:
+        """Compute the bursts of atoms ``batch`` that are not cached, in one batched pass."""
+        keys = [self._burst_key(int(i)) for i in batch]
+        miss = sorted({k for k in keys if k not in self._bursts})
+        if not miss:
+            return
+        cols = np.array(miss, dtype=np.float64).T
+        made = bursts(seed=cols[0].astype(np.int64), attack_s=cols[1], burst_shape=cols[2],
+                      noise_hz=cols[3], noise_bw_hz=cols[4],
+                      sample_rate=float(self.sample_rate))
+        for k, b in zip(miss, made, strict=True):
+            self._cache_burst(k, b)
+
+    def _cache_burst(self, key: tuple, b: np.ndarray) -> None:
+        self._bursts[key] = b
+        self._burst_samples += b.size
+        while self._burst_samples > BURST_CACHE and len(self._bursts) > 1:
+            _, old = self._bursts.popitem(last=False)
+            self._burst_samples -= old.size
+
     def _fill_modes(self, slots: np.ndarray, idx: np.ndarray) -> None:
         """Write the base mode arrays (frequencies, decays, weights) of ``slots``."""
-        sr = float(self.sample_rate)
-        bank, ratio = self._mode_params(idx)
-        c = self._cols
-        for j, (s, i) in enumerate(zip(slots, idx, strict=True)):
-            act = bank.active[j]
-            amp = bank.amp[j, act]
-            m = amp.size
-            mix = float(c["mix"][i])
-            self._nmod[s] = m
-            self._mixw[s] = mix
-            if m == 0 or mix >= 1.0:
-                self._nmod[s] = 0
-                continue
-            norm = resonance_norm(amp, attack_s=float(c["attack_s"][i]),
-                                  burst_shape=float(c["burst_shape"][i]),
-                                  noise_bw_hz=float(c["noise_bw_hz"][i]))
-            f = bank.freq_hz[j, act]
-            self._w0[s, :m] = amp * ((1.0 - mix) * norm / sr)
-            self._om0[s, :m] = 2.0 * np.pi * f / sr
-            self._lr0[s, :m] = -LN1000 / (bank.t60_s[j, act] * sr)
-            self._fc2[s, :m] = (f / c["cutoff_hz"][i]) ** 2
-            self._lg2[s, :m] = np.log2(ratio[j, act])
+        if (self._pf_row[idx] < 0).any():
+            self._prepare_modes(idx)
+        rows = self._pf_row[idx]
+        pf = self._pf
+        self._nmod[slots] = pf["nmod"][rows]
+        self._mixw[slots] = pf["mix"][rows]
+        for k in ("w0", "om0", "lr0", "fc2", "lg2"):
+            getattr(self, "_" + k)[slots] = pf[k][rows]
 
     def _retune(self, slots: np.ndarray) -> None:
         """New modes for sounding ``slots`` (preset swap or edited set); states are kept."""
@@ -595,12 +688,14 @@ class StreamingSynth:
         old_n = self._nmod[slots].copy()
         self._fill_modes(slots, self._slot_atom[slots])
         for s, o in zip(slots, old_n, strict=True):
+            K.slot_to_f64(int(s), self._nmod, self._sre, self._sim, self._q32, self._on32)
             m = self._nmod[s]
             if m > o:
                 self._sre[s, o:m] = 0.0
                 self._sim[s, o:m] = 0.0
             K.slot_poles(int(s), self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
-                         self._fc2, self._lg2, self._pre, self._pim, self._w)
+                         self._fc2, self._lg2, self._pre, self._pim, self._w, self._q32,
+                         self._pa)
 
     def _refresh_targets(self, slots: np.ndarray) -> None:
         slots = slots[self._slot_atom[slots] >= 0]
@@ -622,21 +717,30 @@ class StreamingSynth:
         self._sT[slots] = np.where(room >= 0, self._a_wet[ai] * self._g_send[grp], 0.0)
         self._kill[slots] = False
 
+    def _burst(self, i: int) -> np.ndarray:
+        """Atom ``i``'s burst, from a cache keyed by its burst parameters (loops, seeks and
+        repeated atoms reuse it; the cache holds at most :data:`BURST_CACHE` samples)."""
+        key = self._burst_key(i)
+        b = self._bursts.get(key)
+        if b is not None:
+            self._bursts.move_to_end(key)
+            return b
+        b = burst(seed=key[0], attack_s=key[1], burst_shape=key[2], noise_hz=key[3],
+                  noise_bw_hz=key[4], sample_rate=float(self.sample_rate))
+        self._cache_burst(key, b)
+        return b
+
     def _start_atoms(self, idx: np.ndarray, t0: np.ndarray) -> None:
         """Start resonant atoms ``idx`` with local time 0 at output samples ``t0``."""
         if not idx.size:
             return
-        c = self._cols
         slots = np.array([self._take_slot() for _ in range(idx.size)], np.int64)
         self._slot_atom[slots] = idx
         self._fill_modes(slots, idx)
-        sr = float(self.sample_rate)
-        now = self.position
+        now = self._kpos
         for s, i, t in zip(slots, idx, t0, strict=True):
             s = int(s)
-            b = burst(seed=int(c["seed"][i]), attack_s=float(c["attack_s"][i]),
-                      burst_shape=float(c["burst_shape"][i]), noise_hz=float(c["noise_hz"][i]),
-                      noise_bw_hz=float(c["noise_bw_hz"][i]), sample_rate=sr)
+            b = self._burst(i)
             L = b.size
             d = max(0, now - int(t))
             self._t0[s] = int(t)
@@ -645,8 +749,11 @@ class StreamingSynth:
             self._life[s] = K.slot_life(L, int(self._tail_a[i]), self._mac_cur[K.MAC_DECAY])
             self._sre[s] = 0.0
             self._sim[s] = 0.0
+            self._on32[s] = False
+            self._anc[s] = int(t) + K.ANCHOR * -(-d // K.ANCHOR)
             K.slot_poles(s, self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
-                         self._fc2, self._lg2, self._pre, self._pim, self._w)
+                         self._fc2, self._lg2, self._pre, self._pim, self._w, self._q32,
+                         self._pa)
             if d > 0:  # starting mid-way (seek): run the burst, then jump with p^k
                 K.advance_state(s, min(d, L), b, 0, self._nmod, self._pre, self._pim,
                                 self._sre, self._sim)
@@ -685,11 +792,11 @@ class StreamingSynth:
             # fade the MDCT ring out over 8 ticks
             fade = 8 * K.TICK
             cap = self._ring.shape[1]
-            pos = np.arange(self.position, self.position + cap) % cap
+            pos = np.arange(self._kpos, self._kpos + cap) % cap
             ramp = np.zeros(cap)
             ramp[:fade] = np.linspace(1.0, 0.0, fade + 1)[1:]
             self._ring[:, pos] *= ramp
-        self._n_anchor, self._s_anchor = self.position, s_new
+        self._n_anchor, self._s_anchor = self._kpos, s_new
         # resonant atoms sounding at s_new start mid-way
         k = self._starts_sorted
         self._next = int(np.searchsorted(k, s_new, "left"))
@@ -698,7 +805,7 @@ class StreamingSynth:
             ends = self._start_k[cand] + self._blen_a[cand] + self._tail_a[cand]
             live = cand[ends > s_new]
             if live.size:
-                t0 = self.position - (s_new - self._start_k[live]).astype(np.int64)
+                t0 = self._kpos - (s_new - self._start_k[live]).astype(np.int64)
                 self._start_atoms(live, t0)
         # MDCT frames straddling s_new
         for sc in self._scales:
@@ -722,24 +829,50 @@ class StreamingSynth:
         for j in range(f1 - f0):
             start_score = int(sc.starts[f0 + j])
             if outs is None:  # partial frame around a reposition: aligned to the score
-                t = self.position + (start_score - int(self._s_anchor))
+                t = self._kpos + (start_score - int(self._s_anchor))
             else:
                 t = int(outs[j])
-            first = max(0, self.position - t)
+            first = max(0, self._kpos - t)
             K.ring_add(self._ring, t, np.ascontiguousarray(blocks[:, j]), first)
 
     # ------------------------------------------------------------------ rendering
     def render(self, count: int) -> np.ndarray:
         """Render the next ``count`` samples; returns a view ``(1 + rooms, channels, count)``
-        valid until the next call (copy it to keep it)."""
+        valid until the next call (copy it to keep it).
+
+        The kernels always run whole control ticks (they stop only on tick boundaries, at
+        atom starts and ends and at loop wraps, none of which depends on ``count``); samples
+        rendered past the request are kept for the next call. So the arithmetic of every
+        sample, and the output, are the same for every partition into blocks.
+        """
         if not 0 <= count <= self.max_block:
             raise ParameterError(f"count = {count} is out of range; allowed [0, {self.max_block}]")
+        res = self._res[:, :, :count]
+        have = self._kpos - self._opos
+        c = min(have, count)
+        if c:
+            res[:, :, :c] = self._carry[:, :, :c]
+            if c < have:
+                self._carry[:, :, : have - c] = self._carry[:, :, c:have]
+        need = count - c
+        if need:
+            total = -(-need // K.TICK) * K.TICK
+            self._render_ticks(total)
+            res[:, :, c:] = self._out[:, :, :need]
+            rest = total - need
+            if rest:
+                self._carry[:, :, :rest] = self._out[:, :, need:total]
+        self._opos += count
+        return res
+
+    def _render_ticks(self, count: int) -> None:
+        """Render kernel samples [_kpos, _kpos + count) into ``_out[:, :, :count]``."""
         out = self._out
         out[:, :, :count] = 0.0
-        pos0 = self.position
+        pos0 = self._kpos
         end = pos0 + count
-        while self.position < end:
-            n = self.position
+        while self._kpos < end:
+            n = self._kpos
             sub_end = end
             if self._pending:
                 at = self._pending[0][0]
@@ -755,11 +888,10 @@ class StreamingSynth:
                     continue
                 sub_end = min(sub_end, wrap)
             self._render_range(n, sub_end, n - pos0)
-        return out[:, :, :count]
 
     def _wrap(self) -> None:
         ka, _ = self._loop
-        self._n_anchor, self._s_anchor = self.position, float(ka)
+        self._n_anchor, self._s_anchor = self._kpos, float(ka)
         self._next = int(np.searchsorted(self._starts_sorted, ka, "left"))
         for sc in self._scales:
             sc.next = int(np.searchsorted(sc.starts, ka, "left"))
@@ -809,8 +941,10 @@ class StreamingSynth:
                        self._tail, self._bpool, self._boff, self._blen, self._mixw, self._nmod,
                        self._om0, self._lr0, self._w0, self._fc2, self._lg2, self._pre,
                        self._pim, self._sre, self._sim, self._w, self._gA, self._gB, self._gT,
-                       self._room, self._sA, self._sB, self._sT, self._kill, self._free)
-        self.position = n1
+                       self._room, self._sA, self._sB, self._sT, self._kill, self._free,
+                       self._ybuf, self._q32, self._pa, self._anc, self._on32, self._use32,
+                       self._mhist)
+        self._kpos = n1
 
     # ------------------------------------------------------------------ offline helper
     def render_all(self, *, duration_s: float | None = None, block: int = 4096,

@@ -9,6 +9,16 @@ in float64 as two arrays ``sre``/``sim``), output ``y = sum_m w_m Im(z_m) + mix 
 after it. ``Im(sum_j x[j] p^(k-j))`` is exactly the reference renderer's convolution with
 ``h[n] = sum_m a_m r_m^n sin(w_m n)``.
 
+Two paths per slot. The exact path (float64 state ``sre``/``sim``) runs the burst and
+every sample up to the first *anchor* after it; anchors fall every :data:`ANCHOR` samples
+of the atom's local time. From there the free-ringing modes run in float32 (``q32``: twice
+the vector lanes), and at each anchor the float64 state advances in one step,
+``z <- z p^ANCHOR`` (``pa``, from the previous anchor), and the float32 state restarts from
+it: float32 rounding never accumulates over more than ``ANCHOR`` samples (output within about
+1e-5 of the reference's peak). A pole change (macro, preset swap) moves the slot back to the
+exact path until its next anchor. Both paths advance the modes :data:`STEP` samples per pass
+over the mode arrays.
+
 Controls change on a fixed grid of *ticks* (``TICK`` samples, aligned to the absolute output
 sample counter, so the arithmetic of every sample is independent of the block size). At each
 tick the smoothed values move one step toward their targets (one-pole smoothing); gains ramp
@@ -23,10 +33,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from atomsynth.rt.noise import uniform_noise_into
 from numba import njit
 
 TICK = 32
 """Control grid in samples (0.67 ms at 48 kHz)."""
+
+STEP = 4
+"""Samples each pass over a slot's modes advances them (register blocking in time)."""
+
+ANCHOR = 128
+"""Float32 path: samples between re-anchorings from the exact float64 state (counted from
+each atom's start, so the same for every block partition)."""
 
 MAC_PITCH, MAC_DECAY, MAC_BRIGHT, MAC_MASTER = 0, 1, 2, 3
 N_MACROS = 4
@@ -34,7 +52,7 @@ SNAP = 1e-6
 """Smoothed values snap to their target once within this (absolute) distance."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _smooth(cur: float, tgt: float, alpha: float) -> float:
     new = cur + (tgt - cur) * alpha
     if abs(tgt - new) < SNAP:
@@ -43,8 +61,9 @@ def _smooth(cur: float, tgt: float, alpha: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w):
-    """(Re)compute the poles and output weights of slot ``s`` from the current macros."""
+def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
+    """(Re)compute the poles and output weights of slot ``s`` from the current macros, their
+    float32 copies (``q32[s, 0:3]``) and ``p^ANCHOR`` (``pa[s]``, float64)."""
     pitch = math.exp(mac_cur[MAC_PITCH])
     inv_decay = math.exp(-mac_cur[MAC_DECAY])
     lb = mac_cur[MAC_BRIGHT]
@@ -65,6 +84,12 @@ def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w):
             w[s, m] = w0[s, m]
         else:
             w[s, m] = w0[s, m] * math.exp(-0.5 * fc2[s, m] * c2 + lb * lg2[s, m])
+        q32[s, 0, m] = pre[s, m]
+        q32[s, 1, m] = pim[s, m]
+        q32[s, 2, m] = w[s, m]
+        ra = math.exp(lr * ANCHOR)
+        pa[s, 0, m] = ra * math.cos(om * ANCHOR)
+        pa[s, 1, m] = ra * math.sin(om * ANCHOR)
 
 
 @njit(cache=True, nogil=True)
@@ -87,63 +112,193 @@ def advance_state(s, nsteps, x, xoff, nmod, pre, pim, sre, sim):
             sim[s, m] = b
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _slot_segment(out, out0, s, a, b, tick0, t0, bpool, boff, blen, mixw, nmod, pre, pim,
-                  sre, sim, w, gA, gB, room, sA, sB, nch):
-    """Add slot ``s`` over absolute samples [a, b) (inside one tick starting at ``tick0``)."""
-    sre_s = sre[s]
-    sim_s = sim[s]
-    pre_s = pre[s]
-    pim_s = pim[s]
-    w_s = w[s]
-    nm = nmod[s]
-    bl = blen[s]
-    bo = boff[s]
-    mx = mixw[s]
-    rm = room[s]
-    inv = 1.0 / TICK
-    g0a = gA[s, 0]
-    g0d = (gB[s, 0] - g0a) * inv
-    g1a = gA[s, 1]
-    g1d = (gB[s, 1] - g1a) * inv
-    sa = sA[s]
-    sd = (sB[s] - sa) * inv
-    for n in range(a, b):
+@njit(cache=True, nogil=True, inline="always")
+def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
+    """Add ``ybuf[:cnt]`` (a slot's samples) at output index ``i0`` (tick offset ``j0`` of the
+    first) to the dry bus and the room send, with the gain ramps of the tick."""
+    for q in range(cnt):
+        out[0, 0, i0 + q] += ybuf[q] * (g0a + g0d * (j0 + q))
+    if nch > 1:
+        for q in range(cnt):
+            out[0, 1, i0 + q] += ybuf[q] * (g1a + g1d * (j0 + q))
+    if rm >= 0:
+        for q in range(cnt):
+            j = j0 + q
+            out[rm + 1, 0, i0 + q] += ybuf[q] * (g0a + g0d * j) * (sa + sd * j)
+        if nch > 1:
+            for q in range(cnt):
+                j = j0 + q
+                out[rm + 1, 1, i0 + q] += ybuf[q] * (g1a + g1d * j) * (sa + sd * j)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
+    """Exact path: slot ``s``'s float64 modes over absolute samples [a, b), with its burst;
+    samples go to ``ybuf[q0:]``.
+
+    The modes advance :data:`STEP` samples per pass over the mode arrays (state and
+    coefficients are loaded once per pass, the loop over modes vectorizes), then single
+    samples for the rest. ``a`` and ``b`` never depend on the caller's block size (the
+    synthesizer renders whole ticks, see :class:`~atomsynth.rt.synth.StreamingSynth`), so
+    neither does the arithmetic.
+    """
+    n = a
+    while n + STEP <= b:
         k = n - t0
-        xv = 0.0
-        if k < bl:
-            xv = bpool[bo + k]
+        x0 = bpool[bo + k] if k < bl else 0.0
+        x1 = bpool[bo + k + 1] if k + 1 < bl else 0.0
+        x2 = bpool[bo + k + 2] if k + 2 < bl else 0.0
+        x3 = bpool[bo + k + 3] if k + 3 < bl else 0.0
+        y0 = 0.0
+        y1 = 0.0
+        y2 = 0.0
+        y3 = 0.0
+        for m in range(nm):
+            pr = pre[s, m]
+            pi = pim[s, m]
+            wm = w[s, m]
+            zr = sre[s, m]
+            zi = sim[s, m]
+            t = pr * zr - pi * zi + x0
+            zi = pr * zi + pi * zr
+            zr = t
+            y0 += wm * zi
+            t = pr * zr - pi * zi + x1
+            zi = pr * zi + pi * zr
+            zr = t
+            y1 += wm * zi
+            t = pr * zr - pi * zi + x2
+            zi = pr * zi + pi * zr
+            zr = t
+            y2 += wm * zi
+            t = pr * zr - pi * zi + x3
+            zi = pr * zi + pi * zr
+            zr = t
+            y3 += wm * zi
+            sre[s, m] = zr
+            sim[s, m] = zi
+        q = q0 + n - a
+        ybuf[q] = y0 + mx * x0
+        ybuf[q + 1] = y1 + mx * x1
+        ybuf[q + 2] = y2 + mx * x2
+        ybuf[q + 3] = y3 + mx * x3
+        n += STEP
+    while n < b:
+        k = n - t0
+        xv = bpool[bo + k] if k < bl else 0.0
         y = 0.0
         for m in range(nm):
-            pr = pre_s[m]
-            pi = pim_s[m]
-            zr = sre_s[m]
-            zi = sim_s[m]
+            pr = pre[s, m]
+            pi = pim[s, m]
+            zr = sre[s, m]
+            zi = sim[s, m]
             nr = pr * zr - pi * zi + xv
             ni = pr * zi + pi * zr
-            sre_s[m] = nr
-            sim_s[m] = ni
-            y += w_s[m] * ni
-        y += mx * xv
-        j = n - tick0 + 1
-        i = n - out0
-        g0 = g0a + g0d * j
-        out[0, 0, i] += y * g0
-        if nch > 1:
-            g1 = g1a + g1d * j
-            out[0, 1, i] += y * g1
-        if rm >= 0:
-            sv = sa + sd * j
-            out[rm + 1, 0, i] += y * g0 * sv
-            if nch > 1:
-                out[rm + 1, 1, i] += y * g1 * sv
+            sre[s, m] = nr
+            sim[s, m] = ni
+            y += w[s, m] * ni
+        ybuf[q0 + n - a] = y + mx * xv
+        n += 1
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _seg32(s, a, b, nm, q32, ybuf, q0):
+    """Fast path: slot ``s``'s free-ringing modes in float32 over [a, b) (no burst left),
+    samples to ``ybuf[q0:]``. Same blocking as :func:`_seg64`, twice the vector lanes."""
+    n = a
+    while n + STEP <= b:
+        y0 = np.float32(0.0)
+        y1 = np.float32(0.0)
+        y2 = np.float32(0.0)
+        y3 = np.float32(0.0)
+        for m in range(nm):
+            pr = q32[s, 0, m]
+            pi = q32[s, 1, m]
+            wm = q32[s, 2, m]
+            zr = q32[s, 3, m]
+            zi = q32[s, 4, m]
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y0 += wm * zi
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y1 += wm * zi
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y2 += wm * zi
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+            y3 += wm * zi
+            q32[s, 3, m] = zr
+            q32[s, 4, m] = zi
+        q = q0 + n - a
+        ybuf[q] = y0
+        ybuf[q + 1] = y1
+        ybuf[q + 2] = y2
+        ybuf[q + 3] = y3
+        n += STEP
+    while n < b:
+        y = np.float32(0.0)
+        for m in range(nm):
+            pr = q32[s, 0, m]
+            pi = q32[s, 1, m]
+            zr = q32[s, 3, m]
+            zi = q32[s, 4, m]
+            nr = pr * zr - pi * zi
+            ni = pr * zi + pi * zr
+            q32[s, 3, m] = nr
+            q32[s, 4, m] = ni
+            y += q32[s, 2, m] * ni
+        ybuf[q0 + n - a] = y
+        n += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _anchor(s, n, t0, bl, nm, sre, sim, q32, pa, anc, on32):
+    """Anchor event of slot ``s`` at absolute sample ``n`` (``n == anc[s]``).
+
+    On the float32 path: the exact float64 state moves ``ANCHOR`` samples in one step
+    (``z <- z p^ANCHOR``, from the previous anchor) and the float32 state restarts from it,
+    so float32 rounding never accumulates over more than ``ANCHOR`` samples. On the exact
+    path: once the burst is over the slot switches to float32.
+    """
+    if on32[s]:
+        for m in range(nm):
+            zr = sre[s, m]
+            zi = sim[s, m]
+            ar = pa[s, 0, m]
+            ai = pa[s, 1, m]
+            sre[s, m] = zr * ar - zi * ai
+            sim[s, m] = zr * ai + zi * ar
+    elif n - t0 >= bl:
+        on32[s] = True
+    if on32[s]:
+        for m in range(nm):
+            q32[s, 3, m] = sre[s, m]
+            q32[s, 4, m] = sim[s, m]
+    anc[s] = n + ANCHOR
 
 
 @njit(cache=True, nogil=True)
+def slot_to_f64(s, nmod, sre, sim, q32, on32):
+    """Move slot ``s`` to the exact path: its float64 state takes the float32 state's value
+    (before its poles change; the next anchor moves it back to float32)."""
+    if on32[s]:
+        for m in range(nmod[s]):
+            sre[s, m] = q32[s, 3, m]
+            sim[s, m] = q32[s, 4, m]
+        on32[s] = False
+
+
+@njit(cache=True, nogil=True, fastmath=True)
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist):
+                 freelist, ybuf, q32, pa, anc, on32, use32, mhist):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -157,48 +312,96 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
     mac_cur, mac_tgt, mac_prev : float64 (N_MACROS,), (N_MACROS,), (2 * N_MACROS,)
         Smoothed macros, their targets, and [master at the tick's start, master at its end,
         macros the poles were computed with (3)].
+    ybuf : float64 (TICK,)
+        Scratch for one slot's samples of one tick.
+    q32, pa, anc, on32 : float32 (S, 5, M), float64 (S, 2, M), int64 (S,), bool (S,)
+        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample; path flag.
+    use32 : bool
+        Use the float32 path for free-ringing modes (else float64 throughout).
+    mhist : float64 (>= count // TICK + 2, 6)
+        Scratch: the controls of each tick of the call.
     """
     nch = out.shape[1]
     nbus = out.shape[0]
     end = out0 + count
-    n = out0
     base = out0 - oi
+    first = (out0 // TICK) * TICK
+    # 1. controls of every tick: macros smoothed (mhist[k, :3], whether the poles change in
+    #    mhist[k, 5]) and the master gain's ramp (start, step in mhist[k, 3:5])
+    n = out0
     while n < end:
         tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        mhist[k, 5] = 0.0
         if n == tick0:
-            # advance smoothing one tick
             for q in range(3):
                 mac_cur[q] = _smooth(mac_cur[q], mac_tgt[q], alpha)
             mac_prev[0] = mac_prev[1]
             mac_prev[1] = _smooth(mac_prev[1], mac_tgt[MAC_MASTER], alpha)
             mac_cur[MAC_MASTER] = mac_prev[1]
-            changed = (mac_cur[0] != mac_prev[2] or mac_cur[1] != mac_prev[3]
-                       or mac_cur[2] != mac_prev[4])
-            for ia in range(ictl[0]):
-                s = active[ia]
-                if changed:
-                    slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w)
-                    life_b[s] = slot_life(blen[s], tail[s], mac_cur[MAC_DECAY])
+            if (mac_cur[0] != mac_prev[2] or mac_cur[1] != mac_prev[3]
+                    or mac_cur[2] != mac_prev[4]):
+                mhist[k, 5] = 1.0
+                mac_prev[2] = mac_cur[0]
+                mac_prev[3] = mac_cur[1]
+                mac_prev[4] = mac_cur[2]
+        for q in range(3):
+            mhist[k, q] = mac_cur[q]
+        mhist[k, 3] = mac_prev[0]
+        mhist[k, 4] = (mac_prev[1] - mac_prev[0]) / TICK
+        n = min(end, tick0 + TICK)
+    # 2. slot by slot (its state stays in cache); slots do not interact, so this gives the
+    #    same samples as going tick by tick
+    for ia in range(ictl[0]):
+        s = active[ia]
+        n = out0
+        while n < end:
+            tick0 = (n // TICK) * TICK
+            k = (tick0 - first) // TICK
+            seg_end = min(end, tick0 + TICK)
+            if n == tick0:  # the slot's controls move one tick
+                if mhist[k, 5] != 0.0:
+                    slot_to_f64(s, nmod, sre, sim, q32, on32)
+                    slot_poles(s, mhist[k], nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
+                    life_b[s] = slot_life(blen[s], tail[s], mhist[k, MAC_DECAY])
                 for c in range(2):
                     gA[s, c] = gB[s, c]
                     gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
                 sA[s] = sB[s]
                 sB[s] = _smooth(sB[s], sT[s], alpha)
-            if changed:
-                mac_prev[2] = mac_cur[0]
-                mac_prev[3] = mac_cur[1]
-                mac_prev[4] = mac_cur[2]
-        seg_end = min(end, tick0 + TICK)
-        for ia in range(ictl[0]):
-            s = active[ia]
             a = max(n, t0[s])
             b = min(seg_end, t0[s] + life_b[s])
             if a < b:
-                _slot_segment(out, base, s, a, b, tick0, t0[s], bpool, boff, blen, mixw,
-                              nmod, pre, pim, sre, sim, w, gA, gB, room, sA, sB, nch)
-        # master gain ramp over the tick
-        ma = mac_prev[0]
-        md = (mac_prev[1] - ma) / TICK
+                ts = t0[s]
+                nm = nmod[s]
+                bl = blen[s]
+                p = a
+                while p < b:
+                    if use32 and p == anc[s]:
+                        _anchor(s, p, ts, bl, nm, sre, sim, q32, pa, anc, on32)
+                    e = min(b, anc[s]) if use32 else b
+                    if on32[s]:
+                        _seg32(s, p, e, nm, q32, ybuf, p - a)
+                    else:
+                        _seg64(s, p, e, ts, bpool, boff[s], bl, mixw[s], nm, pre, pim, sre,
+                               sim, w, ybuf, p - a)
+                    p = e
+                inv = 1.0 / TICK
+                g0a = gA[s, 0]
+                g1a = gA[s, 1]
+                sa = sA[s]
+                _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
+                         (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
+                         (sB[s] - sa) * inv, room[s], nch)
+            n = seg_end
+    # 3. master gain ramp of every tick
+    n = out0
+    while n < end:
+        tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        seg_end = min(end, tick0 + TICK)
+        ma = mhist[k, 3]
+        md = mhist[k, 4]
         if not (ma == 1.0 and md == 0.0):
             for bus in range(nbus):
                 for c in range(nch):
@@ -283,11 +486,16 @@ def warm_kernels() -> None:
                  i64.copy(), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
-                 np.zeros(S, np.bool_), np.zeros(S, np.int64))
+                 np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
+                 np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
+                 np.zeros(S, np.bool_), True, f((8, 6)))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-               f((S, M)), f((S, M)))
+               f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
+    slot_to_f64(0, nm, f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32),
+                np.ones(S, np.bool_))
     advance_state(0, 1, f(4), 0, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)))
     compact_arena(f(8), i64.copy(), i64.copy(), i64.copy(), np.zeros(0, np.int64), 0)
     ring_take(f((2, 8)), 0, 3, f((2, 8)), 1)
     ring_add(f((2, 8)), 0, f((2, 3)), 0)
+    uniform_noise_into(0, 0, f((2, 8))[0])  # batched bursts (rt.burst.bursts)
