@@ -23,6 +23,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "atomize": ("atomsynth.commands.atomize",
                 "MDCT atoms of an audio file: matching pursuit or one MDCT, to .atoms"),
     "gui": ("atomsynth.commands.gui", "open the desktop app: see, play and reshape an atom set"),
+    "fit": ("atomsynth.commands.fit", "fit resonant atoms to a recording (PyTorch; GPU when present)"),
+    "fit-batch": ("atomsynth.commands.fit_batch",
+                  "fit every audio file of a folder, in parallel, resumable (or on Ray)"),
+    "preset-from": ("atomsynth.commands.preset_from",
+                    "estimate a resonance preset (mode table) from a recorded strike"),
+    "eval": ("atomsynth.commands.eval",
+             "quality of a decoding against its reference: SNR, spectral and mel distances, "
+             "ViSQOL, bitrate"),
 }
 
 

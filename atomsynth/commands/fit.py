@@ -1,0 +1,104 @@
+"""``atomsynth fit IN.wav -o OUT.atoms``: fit resonant atoms to a recording."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from atomsynth.rt.errors import AtomsynthError
+from atomsynth.rt.progress import ProgressBar
+
+
+def add_fit_options(parser) -> None:
+    """The fitting options shared by ``fit`` and ``fit-batch``."""
+    parser.add_argument("--atoms-per-second", type=float, default=24.0,
+                        help="atom budget per second of audio (default 24)")
+    parser.add_argument("--iterations", type=int, default=150,
+                        help="optimizer steps per segment (default 150; 0: analysis only)")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                        help="wall-clock budget of the whole fit; stops segments early")
+    parser.add_argument("--device", default="auto",
+                        help="auto (CUDA when available), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--sample-rate", type=int, default=None,
+                        help="rate to fit at, Hz (default: the file's, at most 22050)")
+    parser.add_argument("--segment", type=float, default=1.0, metavar="SECONDS",
+                        help="segment length in seconds (default 1.0)")
+    parser.add_argument("--max-modes", type=int, default=16, help="modes per atom (default 16)")
+    parser.add_argument("--sparsity", type=float, default=0.02,
+                        help="weight of the sparsity penalty on gains (default 0.02)")
+    parser.add_argument("--exact", action="store_true",
+                        help="write the exact file mode instead of the compact one")
+
+
+def config_from_args(args):
+    from atomsynth.offline.fit import FitConfig
+
+    return FitConfig(
+        atoms_per_second=args.atoms_per_second, iterations=args.iterations,
+        time_budget_s=args.time_budget, device=args.device, seed=args.seed,
+        sample_rate=args.sample_rate, segment_s=args.segment, max_modes=args.max_modes,
+        sparsity=args.sparsity,
+    )
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("input", help="audio file (any length and channel count)")
+    parser.add_argument("-o", "--output", required=True, help="atom file to write (.atoms)")
+    add_fit_options(parser)
+    parser.add_argument("--report", default=None, metavar="JSON",
+                        help="also write the fit report and quality figures as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def fit_file(input_path, output_path, config, *, quiet: bool = False, compact: bool = True,
+             label: str | None = None) -> dict:
+    """Fit one file, write the atom file atomically, return report and quality (a dict)."""
+    import numpy as np
+
+    from atomsynth.offline.fit import fit_audio, fit_quality
+    from atomsynth.rt.atomfile import file_bitrate, load, save
+    from atomsynth.rt.audio_io import read_audio
+    from atomsynth.rt.reference import render
+    from atomsynth.rt.resample import resample
+
+    audio, sr = read_audio(input_path)
+    if audio.shape[1] == 0:
+        raise AtomsynthError(f"{input_path}: the file holds no samples")
+    with ProgressBar(label or f"fit {Path(input_path).name}", enabled=not quiet) as bar:
+        atom_set, report = fit_audio(audio, sr, config, progress=lambda f, t: bar(f, t))
+    output_path = Path(output_path)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    save(atom_set, output_path, compact=compact)
+    atom_set = load(output_path)  # measure what the file holds (compact mode quantizes)
+    decoded = render(atom_set, duration_s=atom_set.duration_s)
+    ref = audio
+    if ref.shape[0] > 2:
+        ref = np.stack([ref[0::2].sum(axis=0), ref[1::2].sum(axis=0)]) / np.sqrt(ref.shape[0] / 2)
+    if sr != atom_set.sample_rate:
+        ref = resample(ref, sr, atom_set.sample_rate)
+    quality = fit_quality(ref, decoded, atom_set.sample_rate)
+    duration = atom_set.duration_s or 1.0
+    quality["atoms"] = len(atom_set.resonant)
+    quality["atoms_per_second"] = len(atom_set.resonant) / duration
+    quality["bitrate_bps"] = file_bitrate(output_path, duration)
+    return {"input": str(input_path), "output": str(output_path), "report": report.to_dict(),
+            "quality": quality}
+
+
+def run(args) -> int:
+    config = config_from_args(args)
+    result = fit_file(args.input, args.output, config, quiet=args.quiet, compact=not args.exact)
+    q, r = result["quality"], result["report"]
+    print(f"wrote {args.output}: {q['atoms']} atoms ({q['atoms_per_second']:.1f}/s, "
+          f"{r['atoms_before_pruning'] - q['atoms']} pruned), {q['bitrate_bps'] / 1000:.2f} kbps; "
+          f"{r['segments']} segment(s), {r['iterations']} steps in {r['seconds']:.1f} s on "
+          f"{r['device']}")
+    print(f"quality: SNR {q['snr_db']:.2f} dB, log-spectral distance "
+          f"{q['log_spectral_distance_db']:.2f} dB, mel distance {q['mel_distance']:.3f}; "
+          f"mean segment loss "
+          f"{sum(r['initial_loss']) / max(1, len(r['initial_loss'])):.3f} -> "
+          f"{sum(r['final_loss']) / max(1, len(r['final_loss'])):.3f}")
+    if args.report:
+        Path(args.report).write_text(json.dumps(result, indent=2))
+    return 0

@@ -1,0 +1,153 @@
+"""Fitting a whole corpus: every audio file of a folder tree, in parallel, resumable.
+
+Outputs mirror the input tree (``a/b/c.wav`` -> ``OUTDIR/a/b/c.atoms`` plus ``c.json`` with the
+fit report and quality figures). A file whose ``.atoms`` output exists is skipped, and outputs are
+written atomically, so a run killed at any point resumes where it stopped. Files are fitted in
+worker processes on one machine (:class:`concurrent.futures.ProcessPoolExecutor`, one torch
+thread each), or as tasks on a Ray cluster (``ray_address``; the optional ``cluster`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from atomsynth.rt.errors import AtomsynthError, ParameterError
+
+AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".aif", ".aiff")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file to fit: input path, output atom file, report file."""
+
+    input: Path
+    output: Path
+    report: Path
+
+
+def find_jobs(root: str | os.PathLike, out_dir: str | os.PathLike) -> list[Job]:
+    """Every audio file under ``root`` (recursively, sorted) and where its outputs go."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ParameterError(f"{root}: not a folder")
+    out_dir = Path(out_dir)
+    jobs = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
+            rel = path.relative_to(root).with_suffix("")
+            jobs.append(Job(path, out_dir / rel.with_suffix(".atoms"),
+                            out_dir / rel.with_suffix(".json")))
+    return jobs
+
+
+def _write_json_atomic(path: Path, doc: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def run_job(job: Job, config, threads: int = 1) -> dict:
+    """Fit one file (in a worker): write its report first, then its atom file (the marker)."""
+    import torch
+
+    from atomsynth.commands.fit import fit_file
+
+    torch.set_num_threads(max(1, threads))
+    tmp_atoms = job.output.with_name(f".{job.output.name}.partial.atoms")
+    try:
+        result = fit_file(job.input, tmp_atoms, config, quiet=True)
+        result["output"] = str(job.output)
+        _write_json_atomic(job.report, result)
+        os.replace(tmp_atoms, job.output)
+    except AtomsynthError as exc:
+        try:
+            tmp_atoms.unlink()
+        except OSError:
+            pass
+        return {"input": str(job.input), "error": str(exc)}
+    return result
+
+
+def fit_corpus(root, out_dir, config, *, jobs: int | None = None, ray_address: str | None = None,
+               progress: Callable[[int, int, dict], None] | None = None) -> list[dict]:
+    """Fit every audio file under ``root`` into ``out_dir``; returns one result per fitted file.
+
+    Parameters
+    ----------
+    jobs : int, optional
+        Worker processes on this machine (default: CPU count); ignored with ``ray_address``.
+    ray_address : str, optional
+        Address of a Ray cluster (``"auto"``, ``"ray://host:10001"``, ...); needs ``ray``.
+    progress : callable(done, total, result), optional
+    """
+    todo = [j for j in find_jobs(root, out_dir) if not j.output.exists()]
+    total = len(todo)
+    results: list[dict] = []
+    if not todo:
+        return results
+    if ray_address is not None:
+        return _fit_on_ray(todo, config, ray_address, progress)
+    workers = int(jobs or os.cpu_count() or 1)
+    if not 1 <= workers <= 1024:
+        raise ParameterError(f"jobs = {jobs!r} is out of range; allowed [1, 1024]")
+    if workers == 1:
+        for i, job in enumerate(todo):
+            results.append(run_job(job, config, threads=os.cpu_count() or 1))
+            if progress is not None:
+                progress(i + 1, total, results[-1])
+        return results
+    # Spawned, not forked: a fork of a process whose torch thread pool is running can hang.
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=ctx) as pool:
+        futures = [pool.submit(run_job, job, config, 1) for job in todo]
+        for i, fut in enumerate(as_completed(futures)):
+            results.append(fut.result())
+            if progress is not None:
+                progress(i + 1, total, results[-1])
+    return results
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise AtomsynthError("--ray needs the ray package: pip install 'atomsynth[cluster]' "
+                             "(or pip install ray)") from None
+    return ray
+
+
+def _fit_on_ray(todo: list[Job], config, address: str, progress) -> list[dict]:
+    ray = _import_ray()
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    remote = ray.remote(num_cpus=1)(run_job)
+    pending = {remote.remote(job, config, 1): job for job in todo}
+    results = []
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            pending.pop(ref)
+            results.append(ray.get(ref))
+            if progress is not None:
+                progress(len(results), len(todo), results[-1])
+    return results
+
+
+__all__ = ["AUDIO_SUFFIXES", "Job", "find_jobs", "fit_corpus", "run_job"]

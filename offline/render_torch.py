@@ -1,0 +1,362 @@
+"""The resonant atom of DESIGN.md as a differentiable PyTorch renderer.
+
+It computes the same function as :mod:`atomsynth.rt.reference` (same burst, same noise, same
+modes, same normalization, same onset rounding) in float32 or float64, batched over atoms and
+over *segments*: every atom belongs to one segment (an output window of ``length`` samples) and
+the result has shape (segments, channels, length).
+
+How it is computed
+------------------
+* Burst: the counter-based noise of each atom (bit-identical to NumPy,
+  :mod:`atomsynth.offline.noise_torch`), filtered in the frequency domain with the atom's own FFT
+  length ``M`` (atoms are grouped by ``M``), times the gamma envelope, cut at the reference's
+  burst length ``L``.
+* Resonance inside the burst (``n < L``): FFT convolution of the burst with ``h[0:L]``.
+* Resonance after the burst: the closed form ``Im(sum_m w_m s_m p_m^(n - L + 1))`` with the mode
+  states ``s_m`` at the burst's last sample, evaluated on the window's sample grid as a batched
+  complex matrix product: with ``n = block * c + f``, ``p^n = p^(block c) p^f``, so the sum over
+  modes multiplies an (atoms, blocks, modes) matrix by an (atoms, modes, block) one. Memory is
+  ``atoms x modes x (length / block + block)``; the block (at most 512) is small enough that no
+  power of the fastest-decaying mode overflows.
+* Onset: the reference starts an atom on sample ``n0 = floor(onset_s sr + 0.5)``. The renderer
+  places it exactly there (so it equals the reference), and differentiates through a continuous
+  delay with a straight-through estimator: the delay is ``n0 + (x - stop_grad(x))`` with
+  ``x = onset_s sr``, applied as a frequency-domain (fractional) delay to the burst part and
+  inside the exponent of the free decay. The value is the integer delay; the gradient is the
+  derivative of the band-limited fractional delay.
+
+Discrete quantities (burst length ``L``, noise FFT length ``M``, onset sample, which modes lie
+under Nyquist, ``n_modes``, ``seed``, ``preset``) are read from detached values each call; the
+envelope's -80 dB cut and the clamps of T60 to [0.001, 120] s have zero gradient where they bite.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from atomsynth.offline.noise_torch import uniform_noise
+from atomsynth.rt.atoms import ResonantAtoms
+from atomsynth.rt.burst import envelope_end
+from atomsynth.rt.errors import ParameterError
+from atomsynth.rt.modes import T60_MAX_S, T60_MIN_S, ModeTable, mode_triples
+from atomsynth.rt.params import MAX_MODES
+
+LN1000 = math.log(1000.0)
+SQRT3 = math.sqrt(3.0)
+SQRT_PI = math.sqrt(math.pi)
+
+CONTINUOUS = (
+    "onset_s", "gain_db", "pan", "f0_hz", "t60_s", "damping", "inharmonicity", "brightness",
+    "cutoff_hz", "noise_hz", "noise_bw_hz", "attack_s", "burst_shape", "mix",
+)
+"""The continuous parameters the renderer differentiates with respect to."""
+
+DISCRETE = ("n_modes", "seed", "preset")
+
+
+def params_from_atoms(
+    atoms: ResonantAtoms, *, dtype=torch.float32, device=None, requires_grad: bool = False
+) -> dict[str, torch.Tensor]:
+    """The continuous columns of ``atoms`` as tensors of shape (n,), discrete ones as int64."""
+    out: dict[str, torch.Tensor] = {}
+    for name in CONTINUOUS:
+        t = torch.tensor(np.asarray(atoms[name], dtype=np.float64), dtype=dtype, device=device)
+        out[name] = t.requires_grad_(requires_grad)
+    for name in DISCRETE:
+        out[name] = torch.tensor(np.asarray(atoms[name]).astype(np.int64), device=device)
+    return out
+
+
+def atoms_from_params(params: Mapping[str, torch.Tensor], *, clip: bool = True,
+                      **extra_columns) -> ResonantAtoms:
+    """A validated :class:`ResonantAtoms` from renderer tensors (values clipped into range)."""
+    from atomsynth.rt.params import RESONANT_PARAMS
+
+    cols = {}
+    specs = {s.name: s for s in RESONANT_PARAMS}
+    for name in CONTINUOUS + DISCRETE:
+        v = params[name].detach().cpu().numpy()
+        if clip:
+            s = specs[name]
+            v = np.clip(v.astype(np.float64), s.lo, s.hi)
+        cols[name] = v
+    cols.update(extra_columns)
+    return ResonantAtoms(**cols)
+
+
+def _burst_lengths(attack_s: np.ndarray, shape: np.ndarray, sr: float) -> np.ndarray:
+    ends = np.array([envelope_end(float(k)) for k in shape], dtype=np.float64)
+    return np.maximum(1, np.ceil(attack_s * ends * sr)).astype(np.int64)
+
+
+def _noise_fft_lengths(length: np.ndarray, bw_hz: np.ndarray, sr: float) -> np.ndarray:
+    need = np.maximum(np.maximum(length, np.ceil(2.0 * sr / bw_hz).astype(np.int64)), 16)
+    return (1 << np.ceil(np.log2(need)).astype(np.int64)).astype(np.int64)
+
+
+def _mode_tables_torch(p, tables, dtype, device):
+    """ratio, g, d (float) and exists (bool), shape (n, MAX_MODES); ratio differentiable in B."""
+    n = p["f0_hz"].shape[0]
+    m = torch.arange(1, MAX_MODES + 1, dtype=dtype, device=device)
+    ratio = m[None, :] * torch.sqrt(1.0 + p["inharmonicity"][:, None] * m[None, :] ** 2)
+    preset = p["preset"].detach().cpu().numpy()
+    n_modes = p["n_modes"].detach().cpu().numpy()
+    if (preset >= 0).any():
+        if preset.max() >= len(tables):
+            raise ParameterError(
+                f"preset = {int(preset.max())} but {len(tables)} mode table(s) were given")
+        proxy = ResonantAtoms(n, n_modes=n_modes, preset=preset)
+        r_np, g_np, d_np, ex_np = mode_triples(proxy, tuple(tables))
+        rows = torch.as_tensor(preset >= 0, device=device)
+        ratio = torch.where(rows[:, None], torch.as_tensor(r_np, dtype=dtype, device=device),
+                            ratio)
+        g = torch.as_tensor(g_np, dtype=dtype, device=device)
+        d = torch.as_tensor(d_np, dtype=dtype, device=device)
+        exists = torch.as_tensor(ex_np, device=device)
+    else:
+        g = torch.ones((n, MAX_MODES), dtype=dtype, device=device)
+        d = g
+        exists = m[None, :] <= torch.as_tensor(n_modes, device=device)[:, None].to(dtype)
+    return ratio, g, d, exists
+
+
+def mode_bank(p: Mapping[str, torch.Tensor], tables: Sequence[ModeTable], sample_rate: float,
+              n_cols: int | None = None):
+    """Frequencies (Hz), amplitudes and T60s (s) of every atom's modes, shape (n, n_cols).
+
+    The torch twin of :func:`atomsynth.rt.modes.atom_modes`; inactive modes have amplitude 0.
+    """
+    dtype, device = p["f0_hz"].dtype, p["f0_hz"].device
+    ratio, g, d, exists = _mode_tables_torch(p, tables, dtype, device)
+    if n_cols is not None:
+        ratio, g, d, exists = ratio[:, :n_cols], g[:, :n_cols], d[:, :n_cols], exists[:, :n_cols]
+    cols = ratio.shape[1]
+    m0 = torch.arange(cols, dtype=dtype, device=device)
+    freq = p["f0_hz"][:, None] * ratio
+    bright = p["brightness"].clamp(min=1e-30)[:, None]
+    tilt = torch.where(m0[None, :] == 0, torch.ones_like(freq), bright ** m0[None, :])
+    lowpass = torch.exp(-0.5 * (freq / p["cutoff_hz"][:, None]) ** 2)
+    t60 = p["t60_s"][:, None] * d * ratio ** (-p["damping"][:, None])
+    active = exists & (freq.detach() < 0.5 * sample_rate)
+    amp = torch.where(active, g * tilt * lowpass, torch.zeros_like(freq))
+    t60 = torch.where(active, t60.clamp(T60_MIN_S, T60_MAX_S), torch.full_like(t60, T60_MIN_S))
+    freq = torch.where(active, freq, torch.zeros_like(freq))
+    return freq, amp, t60, active
+
+
+def _resonance_norm(amp, attack_s, shape, bw_hz):
+    """Torch twin of :func:`atomsynth.rt.burst.resonance_norm`, per atom, shape (n,)."""
+    power = (amp**2).sum(dim=1)
+    k2 = 2.0 * shape
+    e_env = attack_s * torch.exp(k2 + torch.lgamma(k2 + 1.0) - (k2 + 1.0) * torch.log(k2))
+    tau = attack_s * torch.sqrt(k2 + 1.0) / k2
+    bw = torch.sqrt(bw_hz**2 + 1.0 / (8.0 * math.pi**2 * tau**2))
+    safe = torch.where(power > 0, power, torch.ones_like(power))
+    norm = torch.sqrt(2.0 * bw * SQRT_PI / e_env) / torch.sqrt(safe)
+    return torch.where(power > 0, norm, torch.zeros_like(norm))
+
+
+def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Tensor, np.ndarray]:
+    """Every atom's excitation burst, zero-padded: ``(b (n, L_max), L (n,) int64)``."""
+    sr = float(sample_rate)
+    dtype, device = p["f0_hz"].dtype, p["f0_hz"].device
+    attack = p["attack_s"]
+    shape = p["burst_shape"]
+    lengths = _burst_lengths(attack.detach().cpu().double().numpy(),
+                             shape.detach().cpu().double().numpy(), sr)
+    ffts = _noise_fft_lengths(lengths, p["noise_bw_hz"].detach().cpu().double().numpy(), sr)
+    n = lengths.size
+    l_max = int(lengths.max()) if n else 1
+    seeds = p["seed"].detach().cpu().numpy()
+    pieces = []
+    order = []
+    for m in np.unique(ffts):
+        idx = np.flatnonzero(ffts == m)
+        m = int(m)
+        white = torch.stack([uniform_noise(int(seeds[i]), 0, m, dtype=dtype, device=device)
+                             for i in idx]) * SQRT3
+        spec = torch.fft.rfft(white, dim=1)
+        freqs = torch.arange(spec.shape[1], dtype=dtype, device=device) * (sr / m)
+        it = torch.as_tensor(idx, device=device)
+        hz, bw = p["noise_hz"][it][:, None], p["noise_bw_hz"][it][:, None]
+        gain = torch.exp(-0.5 * ((freqs[None, :] - hz) / bw) ** 2) * torch.sqrt(
+            sr / (2.0 * bw * SQRT_PI))
+        band = torch.fft.irfft(spec * gain, n=m, dim=1)
+        take = min(m, l_max)
+        band = band[:, :take]
+        if take < l_max:
+            band = torch.nn.functional.pad(band, (0, l_max - take))
+        pieces.append(band)
+        order.append(idx)
+    if n == 0:
+        return torch.zeros((0, 1), dtype=dtype, device=device), lengths
+    band = torch.cat(pieces)
+    inv = np.empty(n, dtype=np.int64)
+    inv[np.concatenate(order)] = np.arange(n)
+    band = band[torch.as_tensor(inv, device=device)]
+    idx_n = torch.arange(l_max, dtype=dtype, device=device)
+    x = idx_n[None, :] / (sr * attack[:, None])
+    x_safe = torch.where(idx_n[None, :] > 0, x, torch.ones_like(x))
+    env = torch.exp(shape[:, None] * (torch.log(x_safe) + 1.0 - x_safe))
+    inside = (torch.arange(l_max, device=device)[None, :]
+              < torch.as_tensor(lengths, device=device)[:, None]) & (idx_n[None, :] > 0)
+    env = torch.where(inside, env, torch.zeros_like(env))
+    return band * env, lengths
+
+
+def _block_size(t60: torch.Tensor, active: torch.Tensor, sr: float) -> int:
+    """Largest power of two (<= 512) over which the fastest active mode decays by < e^40."""
+    fastest = t60[active].min().item() if bool(active.any()) else 1.0
+    per_sample = LN1000 / (fastest * sr)
+    block = 512
+    while block > 1 and per_sample * block > 40.0:
+        block //= 2
+    return block
+
+
+def pan_gains(pan: torch.Tensor, channels: int) -> torch.Tensor:
+    """Constant-power pan gains, shape (n, channels) (torch twin of the reference's)."""
+    n = pan.shape[0]
+    if channels == 1:
+        return torch.ones((n, 1), dtype=pan.dtype, device=pan.device)
+    theta = (pan + 1.0) * (math.pi / 4.0)
+    lr = torch.stack([torch.cos(theta), torch.sin(theta)], dim=1)
+    if channels == 2:
+        return lr
+    return torch.cat([lr, torch.zeros((n, channels - 2), dtype=pan.dtype, device=pan.device)],
+                     dim=1)
+
+
+def render_atoms(
+    params: Mapping[str, torch.Tensor],
+    *,
+    sample_rate: float,
+    length: int,
+    channels: int = 1,
+    segment: torch.Tensor | np.ndarray | None = None,
+    n_segments: int | None = None,
+    segment_start_s: torch.Tensor | np.ndarray | float = 0.0,
+    tables: Sequence[ModeTable] = (),
+    per_atom: bool = False,
+) -> torch.Tensor:
+    """Render resonant atoms into one window per segment, differentiably.
+
+    Parameters
+    ----------
+    params : mapping of str to Tensor
+        Every name of :data:`CONTINUOUS` (float tensors of shape (n,), all of one dtype and
+        device) and of :data:`DISCRETE` (int64 tensors of shape (n,)); see
+        :func:`params_from_atoms`.
+    sample_rate : float
+        Hz.
+    length : int
+        Samples per segment window.
+    channels : int
+        Output channels (constant-power pan across channels 0 and 1).
+    segment : int array of shape (n,), optional
+        The segment each atom sounds in (default all in segment 0).
+    n_segments : int, optional
+        Number of windows (default ``segment.max() + 1``).
+    segment_start_s : float or array of shape (n_segments,)
+        Time of each window's first sample; onsets are absolute times. An atom may start before
+        its window (its ring-out is rendered) but not after its end.
+    tables : sequence of ModeTable
+        Mode tables for atoms with ``preset >= 0``.
+    per_atom : bool
+        Return every atom's own signal, shape (n, channels, length), instead of the sum.
+
+    Returns
+    -------
+    Tensor, shape (n_segments, channels, length), the params' dtype
+    """
+    sr = float(sample_rate)
+    p = params
+    dtype, device = p["f0_hz"].dtype, p["f0_hz"].device
+    cdtype = torch.complex64 if dtype == torch.float32 else torch.complex128
+    n = p["f0_hz"].shape[0]
+    length = int(length)
+    if segment is None:
+        segment = np.zeros(n, dtype=np.int64)
+    seg = torch.as_tensor(np.asarray(segment, dtype=np.int64), device=device)
+    if n_segments is None:
+        n_segments = int(seg.max()) + 1 if n else 1
+    starts = torch.as_tensor(np.broadcast_to(np.asarray(segment_start_s, dtype=np.float64),
+                                             (n_segments,)).copy(), dtype=torch.float64)
+    if n == 0:
+        shape = (0, channels, length) if per_atom else (n_segments, channels, length)
+        return torch.zeros(shape, dtype=dtype, device=device)
+
+    # Onset: integer sample like the reference, straight-through gradient of the real delay.
+    start_samples = np.floor(starts.numpy() * sr + 0.5).astype(np.int64)
+    x = p["onset_s"] * sr
+    n0 = torch.floor(x.detach().double() + 0.5)
+    local = (n0 - torch.as_tensor(start_samples, device=device)[seg]).to(dtype)
+    delay = local + (x - x.detach())  # value: integer sample offset in the window
+
+    b, lengths = bursts(p, sr)
+    l_max = b.shape[1]
+    cols = int(p["n_modes"].max().item()) if (p["preset"] < 0).all() else MAX_MODES
+    freq, amp, t60, active = mode_bank(p, tables, sr, n_cols=max(1, min(MAX_MODES, cols)))
+    mix = p["mix"]
+    norm = _resonance_norm(amp, p["attack_s"], p["burst_shape"], p["noise_bw_hz"])
+    weights = amp * ((1.0 - mix) * norm / sr)[:, None]  # (n, K)
+    # Inactive modes (amplitude 0) get a slow decay so that no power of them overflows.
+    t60_safe = torch.where(active, t60, torch.ones_like(t60))
+    log_p = torch.complex(-LN1000 / (t60_safe * sr), 2.0 * math.pi * freq / sr)  # (n, K)
+    wc = weights.to(cdtype)
+
+    # Burst region: b + b (*) h[0:L], length L_max, then delayed into the window via FFT.
+    j = torch.arange(l_max, dtype=dtype, device=device)
+    powers = torch.exp(log_p[:, :, None] * j[None, None, :].to(cdtype))  # (n, K, L)
+    h_burst = torch.einsum("nk,nkl->nl", weights, powers.imag)
+    nfft = 1 << (2 * l_max - 1).bit_length()
+    conv = torch.fft.irfft(torch.fft.rfft(b, nfft) * torch.fft.rfft(h_burst, nfft), nfft)[:, :l_max]
+    inside = (torch.arange(l_max, device=device)[None, :]
+              < torch.as_tensor(lengths, device=device)[:, None])
+    head = mix[:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))
+    n_fft = 1 << (length + l_max - 1).bit_length()
+    k = torch.arange(n_fft // 2 + 1, dtype=dtype, device=device)
+    phase = torch.exp(torch.complex(torch.zeros_like(k)[None, :].expand(n, -1),
+                                    -2.0 * math.pi * k[None, :] * delay[:, None] / n_fft))
+    head_spec = torch.fft.rfft(head, n_fft) * phase
+    head_win = torch.fft.irfft(head_spec, n_fft)[:, :length]
+    # Heads wholly after or before the window would wrap around into it: drop them. A head
+    # that straddles the window's start wraps to positions >= n_fft - l_max >= length.
+    starts_late = ((local.detach() >= length) | (local.detach() <= -l_max))[:, None]
+    head_win = torch.where(starts_late, torch.zeros_like(head_win), head_win)
+
+    # Free decay after the burst, evaluated on the window's grid.
+    rev = torch.arange(l_max - 1, -1, -1, device=device)[None, :] - (
+        l_max - torch.as_tensor(lengths, device=device)[:, None])  # L-1-j, (n, L_max)
+    rev_c = rev.clamp(min=0).to(dtype).to(cdtype)
+    state = (torch.exp(log_p[:, :, None] * rev_c[:, None, :]) * b[:, None, :].to(cdtype)).sum(-1)
+    coef = wc * state  # (n, K)
+    # p^(t - s) with s = delay + L - 1, as a product of a coarse and a fine power so that the
+    # sum over modes is a batched complex matrix product: no (atoms, modes, samples) tensor.
+    block = _block_size(t60.detach(), active, sr)
+    n_blocks = -(-length // block)
+    lens_t = torch.as_tensor(lengths, dtype=dtype, device=device)
+    shift = delay + lens_t - 1.0  # (n,)
+    coarse_t = torch.arange(n_blocks, dtype=dtype, device=device) * block
+    coarse = (coarse_t[None, :] - shift[:, None]).clamp(min=-float(block))  # (n, nb)
+    left = coef[:, None, :] * torch.exp(log_p[:, None, :] * coarse[:, :, None].to(cdtype))
+    fine = torch.exp(log_p[:, :, None]
+                     * torch.arange(block, dtype=dtype, device=device)[None, None, :].to(cdtype))
+    tail = torch.bmm(left, fine).imag.reshape(n, n_blocks * block)[:, :length]
+    grid = torch.arange(length, dtype=dtype, device=device)
+    after = (grid[None, :] - local.detach()[:, None] - lens_t[:, None]) >= 0
+    tail = torch.where(after, tail, torch.zeros_like(tail))
+
+    sig = (head_win + tail) * (10.0 ** (p["gain_db"] / 20.0))[:, None]
+    out = sig[:, None, :] * pan_gains(p["pan"], channels)[:, :, None]  # (n, C, T)
+    if per_atom:
+        return out
+    total = torch.zeros((n_segments, channels, length), dtype=dtype, device=device)
+    return total.index_add(0, seg, out)
+
+
+__all__ = ["CONTINUOUS", "DISCRETE", "atoms_from_params", "bursts", "mode_bank",
+           "params_from_atoms", "render_atoms"]
