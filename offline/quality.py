@@ -161,13 +161,25 @@ def _visqol_api():
     return api
 
 
+VISQOL_MIN_S = 1.25
+"""ViSQOL's audio mode needs at least 45 spectral frames (about 1 s at 48 kHz)."""
+
+
 def visqol(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
-    """ViSQOL v3 audio-mode MOS-LQO (1 to 5), mean over channels, at 48 kHz."""
+    """ViSQOL v3 audio-mode MOS-LQO (1 to 5), mean over channels, at 48 kHz.
+
+    Clips shorter than :data:`VISQOL_MIN_S` are repeated (both signals, identically) until
+    they are that long, since ViSQOL cannot score shorter signals.
+    """
     sr = _check_rate(sample_rate)
     ref, deg = _pair(reference, degraded)
     if sr != VISQOL_RATE:
         ref = resample(ref, sr, VISQOL_RATE)
         deg = resample(deg, sr, VISQOL_RATE, length=ref.shape[1])
+    need = int(np.ceil(VISQOL_MIN_S * VISQOL_RATE))
+    if 0 < ref.shape[1] < need:
+        reps = -(-need // ref.shape[1])
+        ref, deg = np.tile(ref, (1, reps)), np.tile(deg, (1, reps))
     api = _visqol_api()
     scores = [float(api.measure_from_arrays(ref[c], deg[c], VISQOL_RATE).moslqo)
               for c in range(ref.shape[0])]

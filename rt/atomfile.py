@@ -208,10 +208,13 @@ def _quantize(spec: ParamSpec, x: np.ndarray) -> tuple[dict, bytes]:
         q = (np.sign(x) * lq).astype(np.int64)
         meta.update(transform="signed-log", step=step, ref=ref)
     elif spec.log_step:
-        q = np.round(np.log(x) / spec.step).astype(np.int64)
+        # clamp to the steps whose decoded value stays inside the parameter's range
+        lo, hi = math.ceil(math.log(spec.lo) / spec.step), math.floor(math.log(spec.hi) / spec.step)
+        q = np.clip(np.round(np.log(x) / spec.step), lo, hi).astype(np.int64)
         meta.update(transform="log", step=spec.step)
     else:
-        q = np.round(x / spec.step).astype(np.int64)
+        lo, hi = math.ceil(spec.lo / spec.step), math.floor(spec.hi / spec.step)
+        q = np.clip(np.round(x / spec.step), lo, hi).astype(np.int64)
         meta.update(transform="linear", step=spec.step)
     delta = q.size > 1 and _width(np.diff(q)) < _width(q)
     coded = np.diff(q, prepend=0) if delta else q

@@ -260,3 +260,14 @@ def test_compact_keeps_atoms_of_different_groups_at_one_position():
                      back.mdct.value.tolist()))
     assert [g[:2] for g in got] == [(0, 3), (1, 3), (1, 4)]
     np.testing.assert_allclose([g[2] for g in got], [0.75, -1.0, 0.125], rtol=0.1)
+
+
+def test_compact_values_at_range_edges_stay_loadable():
+    """Quantizing must never step outside a parameter's range (burst_shape 0.5 once became
+    0.4966 and the file no longer loaded)."""
+    edges = {s.name: [s.lo, s.hi] for s in RESONANT_PARAMS if not s.is_integer and s.step}
+    atoms = ResonantAtoms(2, **edges)
+    back = atomfile.from_bytes(atomfile.to_bytes(AtomSet(resonant=atoms), compact=True))
+    for spec in RESONANT_PARAMS:
+        assert np.all(back.resonant[spec.name] >= spec.lo), spec.name
+        assert np.all(back.resonant[spec.name] <= spec.hi), spec.name
