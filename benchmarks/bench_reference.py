@@ -15,7 +15,6 @@ import platform
 import time
 
 import numpy as np
-
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atomfile import load, to_bytes
 from atomsynth.rt.presets import data_dir

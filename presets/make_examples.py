@@ -72,7 +72,8 @@ def marimba_phrase() -> AtomSet:
     rng = np.random.default_rng(112)
     for b, n, accent in melody:
         f0 = midi_hz(n)
-        s.note(onset_s=max(0.0, b * beat + rng.normal(0, 0.004)), f0_hz=f0, preset=marimba, n_modes=6,
+        s.note(onset_s=max(0.0, b * beat + rng.normal(0, 0.004)), f0_hz=f0, preset=marimba,
+               n_modes=6,
                t60_s=float(np.clip(2.2 * (220.0 / f0) ** 0.7, 0.25, 1.6)),
                gain_db=-14.0 + 4.0 * accent + rng.normal(0, 1.0), pan=(n - 74) / 14.0,
                attack_s=0.0012, burst_shape=2.0, noise_hz=1800.0, noise_bw_hz=2500.0,

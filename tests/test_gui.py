@@ -483,9 +483,8 @@ def test_many_void_qt_calls_do_not_abort(qtbot):
     bindings do not leak, or the guard in atomsynth.gui has made None immortal."""
     import sys
 
-    from PySide6.QtWidgets import QLabel
-
     from atomsynth.gui._refcount_guard import leaks_none
+    from PySide6.QtWidgets import QLabel
 
     label = QLabel()
     qtbot.addWidget(label)
