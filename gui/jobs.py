@@ -79,40 +79,42 @@ class Job(QThread):
             self.done.emit(result)
 
 
-# Where audio files are turned into atoms: (module, function, what it does, options). The
-# first one that imports is used. Each is called as fn(audio (C, T), sample_rate=sr,
-# **options) plus progress=cb when it takes one, and returns an AtomSet.
-ANALYZERS: tuple[tuple[str, str, str, dict], ...] = (
-    ("atomsynth.offline.fit", "fit_audio", "fit resonant atoms", {}),
-    ("atomsynth.offline.atomizer", "atomize", "atomize into MDCT atoms",
-     {"scale": 2048, "threshold_db": 60.0}),
-)
+def fit_recording(audio, *, sample_rate: int, progress: Callable) -> object:
+    """Resonant atoms fitted to a recording (:func:`atomsynth.offline.fit.fit_audio`)."""
+    from atomsynth.offline.fit import fit_audio
+
+    atom_set, _report = fit_audio(audio, sample_rate, progress=progress)
+    return atom_set
+
+
+def atomize_recording(audio, *, sample_rate: int, progress: Callable) -> object:
+    """MDCT atoms of a recording within 60 dB of the loudest (one MDCT, frames of 2048)."""
+    from atomsynth.offline.atomizer import atomize
+
+    progress(0.0)
+    return atomize(audio, sample_rate, scale=2048, threshold_db=60.0)
+
+
+# How audio files become atoms: kind -> (function, what it does, module it needs).
+ANALYZERS: dict[str, tuple[Callable, str, str]] = {
+    "fit": (fit_recording, "fit resonant atoms", "atomsynth.offline.fit"),
+    "atomize": (atomize_recording, "atomize into MDCT atoms", "atomsynth.offline.atomizer"),
+}
 
 
 def find_analyzer(kind: str | None = None):
-    """``(function, description)`` of the first available analyzer, or ``(None, message)``.
-
-    ``kind``: "fit" or "atomize" to ask for one of them only.
-    """
-    import inspect
-
-    tried = []
-    for module, name, what, options in ANALYZERS:
-        if kind is not None and kind not in module:
-            continue
-        tried.append(f"{module}.{name}")
+    """``(function, description)`` for ``kind`` ("fit" or "atomize"; default: fitting, or the
+    atomizer where PyTorch is not installed), or ``(None, message)``."""
+    kinds = [kind] if kind is not None else ["fit", "atomize"]
+    problems = []
+    for k in kinds:
+        if k not in ANALYZERS:
+            return None, f"unknown analysis {k!r}; choose fit or atomize"
+        fn, what, module = ANALYZERS[k]
         try:
-            fn = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
+            importlib.import_module(module)
+        except ImportError as exc:
+            problems.append(f"{what} needs {exc.name or module} ({exc})")
             continue
-        takes_progress = "progress" in inspect.signature(fn).parameters
-
-        def run(audio, *, sample_rate, progress, fn=fn, options=options,
-                takes_progress=takes_progress):
-            extra = {"progress": progress} if takes_progress else {}
-            progress(0.0)
-            return fn(audio, sample_rate=sample_rate, **options, **extra)
-
-        return run, what
-    return None, ("turning audio into atoms needs fitting or the atomizer, which this build "
-                  f"does not have yet (looked for {', '.join(tried)})")
+        return fn, what
+    return None, "cannot turn audio into atoms here: " + "; ".join(problems)
