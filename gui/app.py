@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.controls_dock = QDockWidget("Live controls", self)
         self.controls_dock.setObjectName("controls")
         self.controls_dock.setWidget(tabs)
-        tabs.setMinimumWidth(380)
+        tabs.setMinimumWidth(430)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.controls_dock)
 
         self._build_status()

@@ -199,9 +199,9 @@ class MacroPanel(QWidget):
             for col, w in enumerate((gain, pan, mute, solo, send), start=1):
                 self.table.setCellWidget(r, col, w)
             self._checks[g] = {"mute": mute, "solo": solo}
-        self.table.resizeColumnsToContents()
-        for col in (3, 4):
-            self.table.setColumnWidth(col, 44)
+        # fixed, compact control columns; the group's name takes the rest of the width
+        for col, width in ((1, 62), (2, 62), (3, 40), (4, 40), (5, 58)):
+            self.table.setColumnWidth(col, width)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def group_widget(self, group: int, column: str):
