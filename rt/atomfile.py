@@ -98,7 +98,7 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
         "channels": atom_set.channels,
         "duration_s": atom_set.duration_s,
         "provenance": dict(atom_set.provenance),
-        "mode_tables": [t.to_json_dict() for t in atom_set.mode_tables],
+        "mode_tables": [_table_entry(t, compact) for t in atom_set.mode_tables],
         "group_names": list(atom_set.group_names),
         "room_names": list(atom_set.room_names),
         "families": {},
@@ -171,6 +171,16 @@ def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
             if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top > 0:
                 out["ref"] = float(ref)
     return out
+
+
+def _table_entry(table: ModeTable, compact: bool) -> dict:
+    """A mode table's header entry; compact files keep what the sound needs (name, family and
+    the numbers) and leave out the description and source text."""
+    entry = table.to_json_dict()
+    if compact:
+        entry.pop("description")
+        entry.pop("source")
+    return entry
 
 
 def _prune_tables(atom_set: AtomSet) -> AtomSet:
