@@ -188,8 +188,14 @@ class Engine:
         self.close()
 
     def warm(self) -> None:
-        """Compile / load every Numba kernel and run one block of a throwaway synth."""
+        """Compile / load every Numba kernel, run one block of a throwaway synth, and run the
+        effects once (JUCE's convolution prepares itself on its first block: several blocks'
+        worth of time that must not fall into playback)."""
         K.warm_kernels()
+        if self.effects.active:
+            silent = np.zeros((1 + self._synth.n_rooms, self.channels, self.block_size))
+            self.effects.process(silent)
+            self.effects.reset()
         tiny = AtomSet(sample_rate=self.sample_rate, channels=self.channels,
                        resonant=ResonantAtoms(onset_s=[0.0, 0.001], t60_s=0.01, room=-1),
                        duration_s=0.01)
