@@ -1,0 +1,133 @@
+"""The atom language model (PyTorch): a masked-atom transformer encoder.
+
+Design (the "equivalent masked design" of the issue): every atom of a window is one position.
+Its input vector is the sum of one learned embedding per feature; a feature that is unknown
+takes that feature's own learned mask embedding (row ``cardinality`` of the feature's table)
+instead of its value, so a masked value never enters the network. A learned position
+embedding gives the atom's rank in the window's order (velocity order: loudness rank). A
+bidirectional transformer encoder (pre-norm) reads all atoms, known and masked; one linear head
+per feature predicts that feature's value at every position. The loss is taken on masked
+features only, each feature's mean cross-entropy weighted by a learned uncertainty term:
+``sum_f exp(-s_f) CE_f + s_f``.
+
+Compared with an encoder-decoder, one encoder serves every task (locate, inpaint, continue,
+extend-band, random feature masks) by changing only the mask, and masked atoms attend to each
+other, which the iterative decoder in :mod:`.infer` uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the model.
+
+    Attributes
+    ----------
+    cards : tuple of int
+        Cardinality of each feature.
+    max_atoms : int
+        Longest sequence (atoms per window).
+    d_model, n_layers, n_heads, d_ff : int
+        Transformer width, depth, attention heads and feed-forward width.
+    dropout : float
+    position : bool
+        Add a learned position (rank) embedding.
+    """
+
+    cards: tuple[int, ...]
+    max_atoms: int = 128
+    d_model: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_ff: int = 384
+    dropout: float = 0.1
+    position: bool = True
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["cards"] = list(self.cards)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        d = dict(d)
+        d["cards"] = tuple(int(c) for c in d["cards"])
+        return cls(**d)
+
+
+PRESETS = {
+    "small": dict(d_model=96, n_layers=3, n_heads=4, d_ff=256, dropout=0.1),
+    "large": dict(d_model=384, n_layers=8, n_heads=8, d_ff=1536, dropout=0.1),
+    "tiny": dict(d_model=32, n_layers=1, n_heads=2, d_ff=64, dropout=0.0),
+}
+"""Named sizes: ``small`` (default, CPU), ``large`` (GPU), ``tiny`` (tests)."""
+
+
+class AtomLM(nn.Module):
+    """Masked-atom transformer over discrete atom features.
+
+    Forward inputs: ``values`` (B, L, F) int64, ``mask`` (B, L, F) bool (True: unknown),
+    ``pad`` (B, L) bool (True: padding). Output: list of F logit tensors, (B, L, card_f).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.embed = nn.ModuleList(nn.Embedding(c + 1, d) for c in config.cards)
+        self.pos = nn.Embedding(config.max_atoms, d) if config.position else None
+        layer = nn.TransformerEncoderLayer(d, config.n_heads, config.d_ff, config.dropout,
+                                           batch_first=True, norm_first=True,
+                                           activation="gelu")
+        self.encoder = nn.TransformerEncoder(layer, config.n_layers,
+                                             enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.heads = nn.ModuleList(nn.Linear(d, c) for c in config.cards)
+        self.log_var = nn.Parameter(torch.zeros(len(config.cards)))
+        for e in self.embed:
+            nn.init.normal_(e.weight, std=0.02)
+        self.register_buffer("cards_t", torch.tensor(config.cards, dtype=torch.long),
+                             persistent=False)
+
+    def embed_atoms(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Input vectors (B, L, D): sum over features of value or mask embeddings."""
+        idx = torch.where(mask, self.cards_t, values.clamp_min(0))
+        idx = torch.minimum(idx, self.cards_t)
+        x = sum(e(idx[..., f]) for f, e in enumerate(self.embed))
+        if self.pos is not None:
+            x = x + self.pos(torch.arange(values.shape[1], device=values.device))[None]
+        return x
+
+    def forward(self, values: torch.Tensor, mask: torch.Tensor, pad: torch.Tensor
+                ) -> list[torch.Tensor]:
+        x = self.embed_atoms(values, mask)
+        h = self.encoder(x, src_key_padding_mask=pad)
+        h = self.norm(h)
+        return [head(h) for head in self.heads]
+
+    def loss(self, logits: list[torch.Tensor], values: torch.Tensor, mask: torch.Tensor,
+             pad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Uncertainty-weighted loss and the per-feature mean cross-entropy (F,) in nats."""
+        target = mask & ~pad[..., None]
+        ces = []
+        for f, lg in enumerate(logits):
+            sel = target[..., f]
+            if sel.any():
+                ces.append(F.cross_entropy(lg[sel], values[..., f][sel]))
+            else:
+                ces.append(lg.sum() * 0.0)
+        ce = torch.stack(ces)
+        present = torch.stack([target[..., f].any() for f in range(len(logits))]).float()
+        total = (present * (torch.exp(-self.log_var) * ce + self.log_var)).sum()
+        return total, ce.detach()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
