@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("atomsynth.commands.render", "render an atom file to WAV/FLAC (mix and stems)"),
     "presets": ("atomsynth.commands.presets", "list the resonance presets or apply one"),
     "examples": ("atomsynth.commands.examples", "list or rebuild the bundled example atom sets"),
+    "lm": ("atomsynth.commands.lm", "atom language model: train, locate, inpaint, continue, "
+           "extend-band, evaluate"),
 }
 
 

@@ -191,6 +191,10 @@ class MdctTokenizer:
         """Duration of one time step (the hop) in seconds."""
         return self.hop / sample_rate
 
+    def freq_token(self, freq_hz: float, sample_rate: int) -> int:
+        """The first bin whose centre frequency ``(k + 1/2) sr / scale`` is >= ``freq_hz``."""
+        return int(np.clip(math.ceil(freq_hz * self.scale / sample_rate - 0.5), 0, self.hop))
+
     def encode(self, atom_set: AtomSet, *, order: str = "velocity",
                ref: float | None = None) -> TokenSet:
         """Tokens of the set's MDCT atoms at this scale, sorted by ``order``.
@@ -318,6 +322,10 @@ class ResonantTokenizer:
 
     def frame_seconds(self, sample_rate: int) -> float:
         return self.time_step_s
+
+    def freq_token(self, freq_hz: float, sample_rate: int) -> int:
+        """The f0 bin of ``freq_hz``."""
+        return int(_RESONANT_BINS[0].encode(np.array([freq_hz]))[0])
 
     def encode(self, atom_set: AtomSet, *, order: str = "velocity",
                ref: float | None = None) -> TokenSet:

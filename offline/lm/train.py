@@ -277,7 +277,7 @@ def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
             ce_mean = float(ce.mean())
             run_loss = ce_mean if run_loss is None else 0.98 * run_loss + 0.02 * ce_mean
             if step % 25 == 0 or step == cfg.steps:
-                history.append([step, float(loss), ce_mean])
+                history.append([step, float(loss.detach()), ce_mean])
             bar((step - start_step) / max(cfg.steps - start_step, 1),
                 f"step {step}/{cfg.steps} CE {run_loss:.3f}")
             if step % cfg.checkpoint_every == 0:
