@@ -75,14 +75,14 @@ class _Columns:
                 if bad.any():
                     i = int(np.flatnonzero(bad)[0])
                     raise ParameterError(
-                        f"{self.FAMILY} atom {i}: {spec.name} = {arr[i]!r} is not finite; "
+                        f"{self.FAMILY} atom {i}: {spec.name} = {arr[i].item()!r} is not finite; "
                         f"allowed range {spec.range_text()}"
                     )
             bad = (arr < spec.lo) | (arr > spec.hi)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ParameterError(
-                    f"{self.FAMILY} atom {i}: {spec.name} = {arr[i]!r} is out of range; "
+                    f"{self.FAMILY} atom {i}: {spec.name} = {arr[i].item()!r} is out of range; "
                     f"allowed range {spec.range_text()}"
                 )
 
@@ -172,13 +172,13 @@ def _coerce_column(family: str, spec: ParamSpec, raw: Any, n: int) -> np.ndarray
             if not finite.all():
                 i = int(np.flatnonzero(~finite)[0])
                 raise ParameterError(
-                    f"{family} atom {i}: {spec.name} = {arr[i]!r} is not finite; "
+                    f"{family} atom {i}: {spec.name} = {arr[i].item()!r} is not finite; "
                     f"allowed range {spec.range_text()}"
                 )
             if (arr != np.round(arr)).any():
                 i = int(np.flatnonzero(arr != np.round(arr))[0])
                 raise ParameterError(
-                    f"{family} atom {i}: {spec.name} = {arr[i]!r} is not an integer"
+                    f"{family} atom {i}: {spec.name} = {arr[i].item()!r} is not an integer"
                 )
         # Range-check before the cast so that out-of-range values are not wrapped.
         wide = arr.astype(np.float64) if arr.dtype.kind == "f" else arr.astype(np.int64)
@@ -186,7 +186,7 @@ def _coerce_column(family: str, spec: ParamSpec, raw: Any, n: int) -> np.ndarray
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ParameterError(
-                f"{family} atom {i}: {spec.name} = {arr[i]!r} is out of range; "
+                f"{family} atom {i}: {spec.name} = {arr[i].item()!r} is out of range; "
                 f"allowed range {spec.range_text()}"
             )
         return wide.astype(spec.dtype)
