@@ -50,9 +50,9 @@ def add_arguments(parser) -> None:
     p.add_argument("-o", "--output", default="runs/lm", help="checkpoint folder (default runs/lm)")
     p.add_argument("--size", default="small", choices=("tiny", "small", "large"),
                    help="model size: small (CPU default), large (GPU), tiny (tests)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 3000)")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default 2500)")
     p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 16)")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 1e-3)")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 2e-3)")
     p.add_argument("--window-frames", type=int, default=None,
                    help="time steps per window (default 32)")
     p.add_argument("--max-atoms", type=int, default=None,

@@ -17,6 +17,7 @@ other, which the iterative decoder in :mod:`.infer` uses.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -91,8 +92,14 @@ class AtomLM(nn.Module):
         self.norm = nn.LayerNorm(d)
         self.heads = nn.ModuleList(nn.Linear(d, c) for c in config.cards)
         self.log_var = nn.Parameter(torch.zeros(len(config.cards)))
-        for e in self.embed:
-            nn.init.normal_(e.weight, std=0.02)
+        gen = torch.Generator().manual_seed(1234)
+        with torch.no_grad():
+            for e, c in zip(self.embed, config.cards, strict=True):
+                nn.init.normal_(e.weight, std=0.02, generator=gen)
+                if c > 2:  # ordinal feature: start from a rotated sinusoidal code
+                    e.weight[:c] += 0.5 * _sinusoid(c, d, gen)
+            if self.pos is not None:
+                self.pos.weight.copy_(0.5 * _sinusoid(config.max_atoms, d, gen))
         self.register_buffer("cards_t", torch.tensor(config.cards, dtype=torch.long),
                              persistent=False)
 
@@ -127,6 +134,18 @@ class AtomLM(nn.Module):
         present = torch.stack([target[..., f].any() for f in range(len(logits))]).float()
         total = (present * (torch.exp(-self.log_var) * ce + self.log_var)).sum()
         return total, ce.detach()
+
+
+def _sinusoid(n: int, d: int, gen: torch.Generator) -> torch.Tensor:
+    """Sinusoidal codes of 0..n-1 (n, d), rotated by a random orthogonal matrix so that the
+    codes of different features added together stay distinguishable."""
+    pos = torch.arange(n, dtype=torch.float32)[:, None]
+    freq = torch.exp(-math.log(max(n, 2) * 2.0) * torch.arange(0, d, 2).float() / d)
+    pe = torch.zeros(n, d)
+    pe[:, 0::2] = torch.sin(pos * freq)
+    pe[:, 1::2] = torch.cos(pos * freq)[:, : d // 2]
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=gen))
+    return pe @ q
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -51,8 +51,8 @@ class TrainConfig:
     range_db: float = 96.0
     order: str = "velocity"
     batch_size: int = 16
-    steps: int = 3000
-    lr: float = 1e-3
+    steps: int = 2500
+    lr: float = 2e-3
     warmup: int = 100
     weight_decay: float = 0.01
     seed: int = 0
