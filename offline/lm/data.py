@@ -12,39 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
+from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.lm.tokenizer import TokenSet, _order_keys
 from atomsynth.rt.atomfile import load
-from atomsynth.rt.atoms import AtomSet, MdctAtoms
+from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.audio_io import read_audio
 from atomsynth.rt.errors import AtomsynthError, ParameterError
-from atomsynth.rt.mdct import mdct
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 TASKS = ("random", "locate", "inpaint", "continue", "extend")
 
 
-def atomize_audio(audio: np.ndarray, sample_rate: int, *, scale: int = 1024,
-                  range_db: float = 96.0) -> AtomSet:
-    """All MDCT atoms of ``audio`` (shape (channels, samples)) within ``range_db`` of the
-    loudest, at one scale. (A plain critically sampled atomization; see ``offline/atomizer``.)
-    """
-    audio = np.atleast_2d(np.asarray(audio, dtype=np.float64))
-    hop = scale // 2
-    coeffs = mdct(audio, hop)  # (C, F, N)
-    mag = np.abs(coeffs)
-    peak = float(mag.max()) if mag.size else 0.0
-    keep = mag > peak * 10.0 ** (-(range_db + 1.0) / 20.0) if peak > 0 else np.zeros_like(
-        mag, dtype=bool)
-    c, f, k = np.nonzero(keep)
-    atoms = MdctAtoms(c.size, scale=scale, frame=f, bin=k, channel=c, value=coeffs[c, f, k])
-    return AtomSet(sample_rate=int(sample_rate), channels=audio.shape[0], mdct=atoms,
-                   duration_s=audio.shape[1] / sample_rate,
-                   provenance={"tool": "atomsynth lm atomize", "scale": scale})
-
-
 def load_atom_set(path: str | Path, *, scale: int = 1024, range_db: float = 96.0) -> AtomSet:
-    """An ``.atoms`` file as it is, or an audio file atomized at ``scale``."""
+    """An ``.atoms`` file as it is, or an audio file atomized at ``scale`` (every atom within
+    ``range_db`` of the loudest, :func:`atomsynth.offline.atomizer.atomize`)."""
     path = Path(path)
     if not path.is_file():
         raise AtomsynthError(f"{path}: no such file")
@@ -52,7 +33,7 @@ def load_atom_set(path: str | Path, *, scale: int = 1024, range_db: float = 96.0
         return load(path)
     if path.suffix.lower() in AUDIO_SUFFIXES:
         audio, sr = read_audio(path)
-        return atomize_audio(audio, sr, scale=scale, range_db=range_db)
+        return atomize(audio, sr, scale=scale, range_db=range_db)
     raise AtomsynthError(f"{path}: unknown file type {path.suffix!r}; use .atoms or audio "
                          f"({', '.join(AUDIO_SUFFIXES)})")
 

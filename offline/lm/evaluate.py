@@ -14,7 +14,7 @@ Accuracy is the share of masked features whose most likely value is the true one
 mean negative log-likelihood in nats.
 
 Audio level: ``inpaint`` (gaps) and ``extend-band`` (cut-off) on the held-out files, log-mel
-distance to the original audio inside the predicted region, against silence (no atoms) and a
+distance (:mod:`atomsynth.offline.quality`) to the original audio, against silence (no atoms) and a
 nearest-frame copy (each missing step copies the atoms of the nearest known step, inpaint;
 the band just under the cut-off shifted up, extend-band), with the same atom budget.
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from atomsynth.offline.lm.data import TASKS, collate, fixed_windows, task_mask
 from atomsynth.offline.lm.tokenizer import Schema
 
@@ -162,51 +161,6 @@ def metrics_markdown(m: dict) -> str:
 
 
 # ----------------------------------------------------------------------------- audio level
-def _mel_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float
-                 ) -> np.ndarray:
-    def hz_to_mel(f):
-        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
-
-    def mel_to_hz(m):
-        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
-
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
-    fb = np.zeros((n_mels, freqs.size))
-    for i in range(n_mels):
-        lo, c, hi = edges[i], edges[i + 1], edges[i + 2]
-        fb[i] = np.clip(np.minimum((freqs - lo) / max(c - lo, 1e-9),
-                                   (hi - freqs) / max(hi - c, 1e-9)), 0, None)
-    return fb
-
-
-def log_mel(x: np.ndarray, sample_rate: int, *, n_fft: int = 2048, hop: int = 256,
-            n_mels: int = 64, fmin: float = 20.0, fmax: float | None = None) -> np.ndarray:
-    """Log-mel spectrogram in dB (floor -100 dB) of a mono signal, shape (n_mels, frames)."""
-    x = np.asarray(x, dtype=np.float64)
-    fmax = fmax or sample_rate / 2
-    pad = np.pad(x, (n_fft // 2, n_fft // 2))
-    n = 1 + max(0, (pad.size - n_fft) // hop)
-    idx = np.arange(n)[:, None] * hop + np.arange(n_fft)[None]
-    spec = np.abs(np.fft.rfft(pad[idx] * np.hanning(n_fft), axis=-1)) ** 2
-    mel = spec @ _mel_filters(sample_rate, n_fft, n_mels, fmin, fmax).T
-    return 10.0 * np.log10(np.maximum(mel.T, 1e-10))
-
-
-def mel_distance(ref: np.ndarray, test: np.ndarray, sample_rate: int, *, fmin: float = 20.0,
-                 ) -> float:
-    """Mean absolute log-mel difference in dB between two signals (channels, samples).
-
-    Lower is better; 0 for identical signals. Levels under -100 dB count as -100 dB.
-    """
-    ref, test = np.atleast_2d(ref), np.atleast_2d(test)
-    n = min(ref.shape[1], test.shape[1])
-    d = [np.mean(np.abs(log_mel(ref[c, :n], sample_rate, fmin=fmin)
-                        - log_mel(test[c, :n], sample_rate, fmin=fmin)))
-         for c in range(ref.shape[0])]
-    return float(np.mean(d))
-
-
 def copy_nearest_steps(known: np.ndarray, start: int, end: int, per_step: int, ti: int,
                        vi: int) -> np.ndarray:
     """Inpaint baseline: each step in [start, end) gets the ``per_step`` loudest atoms of the
@@ -245,14 +199,16 @@ def copy_band_up(known: np.ndarray, cutoff: int, card: int, budget_per_window: i
 
 def audio_metrics(predictor, tokenizer, files, *, gap_s: float = 0.15, cutoff_hz: float = 4000.0,
                   progress=None) -> dict:
-    """Mel distances (dB) of inpaint and extend-band vs silence and nearest-copy baselines.
+    """Mel distances of inpaint and extend-band vs silence and nearest-copy baselines.
 
-    For each held-out audio file: three gaps of ``gap_s`` at 25, 50 and 75 % of its length
-    (distance measured on the gap's samples) and one extend-band run at ``cutoff_hz``
-    (distance measured on mel bands above the cut-off, whole file). ``oracle`` is the true
+    :func:`atomsynth.offline.quality.mel_distance` (log10 mel, lower is better) to the
+    original audio. For each held-out audio file: three gaps of ``gap_s`` at 25, 50 and 75 %
+    of its length (distance on the gap's samples) and one extend-band run at ``cutoff_hz``
+    (distance on the whole file). ``oracle`` is the true
     atoms (the tokenized original), an upper bound for any method.
     """
     from atomsynth.offline.lm.data import load_atom_set
+    from atomsynth.offline.quality import mel_distance
     from atomsynth.rt.audio_io import read_audio
     from atomsynth.rt.reference import render
 
@@ -297,7 +253,7 @@ def audio_metrics(predictor, tokenizer, files, *, gap_s: float = 0.15, cutoff_hz
                                                    vi)])
         for name, v in (("model", model_v), ("silence", low), ("copy", copy_v),
                         ("oracle", vals)):
-            res["extend_band"][name].append(mel_distance(x, rend(v), sr, fmin=cutoff_hz))
+            res["extend_band"][name].append(mel_distance(x, rend(v), sr))
         if progress is not None:
             progress((i + 1) / len(audio_files))
     return {task: {k: float(np.mean(v)) if v else float("nan") for k, v in d.items()}
@@ -335,9 +291,9 @@ def run_evaluation(checkpoint, data, *, device: str = "cpu", threads: int = 1,
         pred = Predictor(model, config, sampling=Sampling(), device=device)
         with ProgressBar("lm evaluate (audio)", enabled=progress) as bar:
             result["audio"] = am = audio_metrics(pred, tok, held, progress=bar)
-        md += ("\n\nAudio level (log-mel distance in dB, lower is better; "
+        md += ("\n\nAudio level (mel distance of offline/quality.py, lower is better; "
                f"inpaint: 3 gaps of {am['gap_s']} s per file; extend-band: cut-off "
-               f"{am['cutoff_hz']:g} Hz, bands above it):\n\n"
+               f"{am['cutoff_hz']:g} Hz, whole file):\n\n"
                "| task | model | silence | nearest copy | oracle (true atoms) |\n"
                "| --- | --- | --- | --- | --- |\n")
         for task in ("inpaint", "extend_band"):

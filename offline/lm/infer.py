@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
 from atomsynth.offline.lm.data import extract_window, n_steps
 from atomsynth.offline.lm.model import AtomLM
 from atomsynth.offline.lm.tokenizer import Schema, TokenSet, _order_keys
@@ -63,7 +62,7 @@ def _layout(ctx: np.ndarray, tgt: np.ndarray, tgt_mask: np.ndarray, schema: Sche
 
 @torch.no_grad()
 def fill(model: AtomLM, values: np.ndarray, mask: np.ndarray, *, lo: np.ndarray | None = None,
-         hi: np.ndarray | None = None, sampling: Sampling = Sampling(),
+         hi: np.ndarray | None = None, sampling: Sampling | None = None,
          generator: torch.Generator | None = None, device: str = "cpu") -> np.ndarray:
     """Fill the masked features of one sequence by iterative parallel decoding.
 
@@ -81,6 +80,7 @@ def fill(model: AtomLM, values: np.ndarray, mask: np.ndarray, *, lo: np.ndarray 
     ndarray of int64, shape (L, F)
         ``values`` with every masked entry filled.
     """
+    sampling = sampling or Sampling()
     cards = model.config.cards
     length, n_feat = values.shape
     if length > model.config.max_atoms:
@@ -125,9 +125,10 @@ def fill(model: AtomLM, values: np.ndarray, mask: np.ndarray, *, lo: np.ndarray 
 class Predictor:
     """Runs the tasks with one model; see the module docstring."""
 
-    def __init__(self, model: AtomLM, config: dict, *, sampling: Sampling = Sampling(),
+    def __init__(self, model: AtomLM, config: dict, *, sampling: Sampling | None = None,
                  device: str = "cpu") -> None:
-        self.model, self.config, self.sampling, self.device = model, config, sampling, device
+        self.model, self.config, self.device = model, config, device
+        self.sampling = sampling = sampling or Sampling()
         sc = config["schema"]
         self.schema = Schema(config["tokenizer"]["family"], tuple(sc["names"]),
                              tuple(sc["cards"]), dict(sc["roles"]))

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from atomsynth.offline.lm.data import (
     TASKS,
     WindowSampler,
