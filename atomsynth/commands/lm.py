@@ -50,13 +50,16 @@ def add_arguments(parser) -> None:
     p.add_argument("-o", "--output", default="runs/lm", help="checkpoint folder (default runs/lm)")
     p.add_argument("--size", default="small", choices=("tiny", "small", "large"),
                    help="model size: small (CPU default), large (GPU), tiny (tests)")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default 2500)")
-    p.add_argument("--batch-size", type=int, default=None, help="windows per step (default 16)")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 2e-3)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="training steps (default: small 2500, large 20000)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="windows per step (default: small 16, large 64)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="peak learning rate (default: small 2e-3, large 5e-4)")
     p.add_argument("--window-frames", type=int, default=None,
-                   help="time steps per window (default 32)")
+                   help="time steps per window (default: small 32, large 64)")
     p.add_argument("--max-atoms", type=int, default=None,
-                   help="loudest atoms kept per window (default 128)")
+                   help="loudest atoms kept per window (default: small 128, large 256)")
     p.add_argument("--scale", type=int, default=None, help="MDCT scale 2N (default 1024)")
     p.add_argument("--family", default=None, choices=("mdct", "resonant"),
                    help="atom family the model reads (default mdct)")
@@ -122,7 +125,7 @@ def run(args) -> int:
 def _train(args) -> int:
     from atomsynth.offline.lm.train import TrainConfig, train
 
-    cfg = TrainConfig(size=args.size)
+    cfg = TrainConfig.for_size(args.size)
     for name in ("steps", "batch_size", "lr", "window_frames", "max_atoms", "scale", "family",
                  "seed", "checkpoint_every"):
         val = getattr(args, name)

@@ -59,11 +59,28 @@ class TrainConfig:
     checkpoint_every: int = 250
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def for_size(cls, size: str, **changes: Any) -> TrainConfig:
+        """The defaults of a named size (see :data:`SIZE_DEFAULTS`), with ``changes``."""
+        if size not in SIZE_DEFAULTS:
+            raise ParameterError(f"size = {size!r} is not one of {tuple(SIZE_DEFAULTS)}")
+        return cls(size=size, **{**SIZE_DEFAULTS[size], **changes})
+
     def tokenizer_config(self) -> dict[str, Any]:
         if self.family == "mdct":
             return {"family": "mdct", "scale": self.scale, "window_frames": self.window_frames,
                     "n_levels": self.n_levels, "range_db": self.range_db}
         return {"family": "resonant", "window_frames": self.window_frames}
+
+
+SIZE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "tiny": dict(window_frames=16, max_atoms=32, batch_size=8, steps=200, lr=3e-3, warmup=10),
+    "small": dict(window_frames=32, max_atoms=128, batch_size=16, steps=2500, lr=2e-3),
+    "large": dict(window_frames=64, max_atoms=256, batch_size=64, steps=20000, lr=5e-4,
+                  warmup=500, checkpoint_every=1000),
+}
+"""Training defaults per model size: ``small`` trains on a CPU in about 15 minutes, ``large``
+is meant for a GPU (transformer 384 wide, 8 layers; windows of 64 steps, 256 atoms)."""
 
 
 def set_threads(n: int) -> None:
@@ -276,7 +293,7 @@ def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
             ce_mean = float(ce.mean())
             run_loss = ce_mean if run_loss is None else 0.98 * run_loss + 0.02 * ce_mean
             if step % 25 == 0 or step == cfg.steps:
-                history.append([step, float(loss.detach()), ce_mean])
+                history.append([step, float(loss.detach()), run_loss])
             bar((step - start_step) / max(cfg.steps - start_step, 1),
                 f"step {step}/{cfg.steps} CE {run_loss:.3f}")
             if step % cfg.checkpoint_every == 0:
