@@ -10,15 +10,18 @@ of one ``inpaint`` of 0.3 s on a shared-data clip. Takes about 1 to 2 minutes on
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import torch
-from atomsynth.offline.lm.data import WindowSampler
-from atomsynth.offline.lm.infer import Predictor, Sampling
-from atomsynth.offline.lm.model import PRESETS, AtomLM, ModelConfig, count_parameters
-from atomsynth.offline.lm.tokenizer import make_tokenizer
-from atomsynth.offline.lm.train import TrainConfig, prepare_tokens
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's atomsynth
+
+import torch  # noqa: E402
+from atomsynth.offline.lm.data import WindowSampler  # noqa: E402
+from atomsynth.offline.lm.infer import Predictor, Sampling  # noqa: E402
+from atomsynth.offline.lm.model import PRESETS, AtomLM, ModelConfig, count_parameters  # noqa: E402
+from atomsynth.offline.lm.tokenizer import make_tokenizer  # noqa: E402
+from atomsynth.offline.lm.train import TrainConfig, prepare_tokens  # noqa: E402
 
 
 def bench_train(cfg: TrainConfig, files, device: str, n_steps: int) -> float:
