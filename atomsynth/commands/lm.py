@@ -102,6 +102,8 @@ def add_arguments(parser) -> None:
     p.add_argument("-o", "--output", default=None,
                    help="write the results here (.json; a .md table is written beside it)")
     p.add_argument("--no-audio", action="store_true", help="token metrics only")
+    p.add_argument("--plot", default=None,
+                   help="also draw the training curve with the baselines' NLL to this PNG")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -246,4 +248,16 @@ def _evaluate(args) -> int:
         atomic_write_bytes(out, json.dumps(result, indent=2).encode())
         atomic_write_bytes(out.with_suffix(".md"), (md + "\n").encode())
         print(f"wrote {out} and {out.with_suffix('.md')}")
+    if args.plot:
+        from atomsynth.offline.lm.plot import loss_curve_png
+        from atomsynth.offline.lm.train import load_checkpoint
+
+        _, _, state = load_checkpoint(args.checkpoint)
+        per = result["tokens"]["per_feature"]
+        loss_curve_png(state.get("history", []), args.plot,
+                       reference={"marginal NLL": per["marginal"]["all"]["nll"],
+                                  "nearest-copy NLL": per["nn_copy"]["all"]["nll"]},
+                       title="atom LM: mean masked cross-entropy per feature (nats); "
+                             "dots: held-out")
+        print(f"wrote {args.plot}")
     return 0
