@@ -303,3 +303,20 @@ def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys
     assert "not a checkpoint" in capsys.readouterr().err
     assert main(["lm", "extend-band", str(ck), str(src), "--cutoff-hz", "20000"]) == 2
     assert "cutoff-hz" in capsys.readouterr().err
+    # evaluation: tables, JSON, Markdown and the training-curve PNG
+    ev = tmp_path / "eval.json"
+    assert main(["lm", "evaluate", str(ck), str(clip_folder), "-o", str(ev), "--plot",
+                 str(tmp_path / "curve.png"), "--quiet"]) == 0
+    result = json.loads(ev.read_text())
+    per = result["tokens"]["per_feature"]
+    for method in ("model", "marginal", "nn_copy"):
+        assert 0 <= per[method]["all"]["acc"] <= 1 and per[method]["all"]["nll"] > 0
+    assert per["marginal"]["channel"]["nll"] == pytest.approx(0.0, abs=1e-9)  # one channel
+    for task in ("inpaint", "extend_band"):
+        r = result["audio"][task]
+        assert r["oracle"] <= min(r["silence"], r["model"], r["copy"]) + 1e-9
+    assert "| inpaint |" in ev.with_suffix(".md").read_text()
+    from PIL import Image
+
+    with Image.open(tmp_path / "curve.png") as img:
+        assert img.size == (900, 500)
