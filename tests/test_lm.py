@@ -320,3 +320,30 @@ def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys
 
     with Image.open(tmp_path / "curve.png") as img:
         assert img.size == (900, 500)
+
+
+def test_resonant_family_trains_and_inpaints(tmp_path, rng):
+    from atomsynth.rt.atomfile import save
+
+    folder = tmp_path / "res"
+    folder.mkdir()
+    for name in ("a", "b", "held"):
+        n = 60
+        atoms = ResonantAtoms(onset_s=np.sort(rng.uniform(0, 2.0, n)),
+                              f0_hz=220 * 2 ** (rng.integers(0, 24, n) / 12),
+                              t60_s=rng.uniform(0.2, 1.0, n), gain_db=rng.uniform(-30, 0, n),
+                              n_modes=8)
+        save(AtomSet(sample_rate=SR, channels=2, resonant=atoms, duration_s=2.5),
+             folder / f"{name}.atoms")
+    ck = tmp_path / "ck"
+    assert main(["lm", "train", str(folder), "-o", str(ck), "--size", "tiny", "--family",
+                 "resonant", "--steps", "5", "--holdout", "held", "--quiet"]) == 0
+    out = tmp_path / "filled.atoms"
+    assert main(["lm", "inpaint", str(ck), str(folder / "held.atoms"), "--start-s", "0.5",
+                 "--end-s", "0.8", "-o", str(out), "--steps", "2", "--quiet"]) == 0
+    res = load(out).resonant
+    inside = (res.onset_s >= 0.5 - 1e-9) & (res.onset_s < 0.8)
+    assert inside.any() and len(res) > 0
+    src = load(folder / "held.atoms").resonant
+    outside = ~((src.onset_s >= 0.495) & (src.onset_s < 0.795))
+    assert len(res) >= outside.sum()  # the known atoms are kept

@@ -40,6 +40,10 @@ class ModelConfig:
     dropout : float
     position : bool
         Add a learned position (rank) embedding.
+    tie_heads : bool
+        Output head of a feature = a linear map followed by the dot product with that
+        feature's input embeddings (weight tying), plus a bias per value; helps the model
+        copy exact values (bins, frames) from context atoms.
     """
 
     cards: tuple[int, ...]
@@ -50,6 +54,7 @@ class ModelConfig:
     d_ff: int = 384
     dropout: float = 0.1
     position: bool = True
+    tie_heads: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -90,7 +95,11 @@ class AtomLM(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, config.n_layers,
                                              enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d)
-        self.heads = nn.ModuleList(nn.Linear(d, c) for c in config.cards)
+        if config.tie_heads:
+            self.heads = nn.ModuleList(nn.Linear(d, d) for _ in config.cards)
+            self.head_bias = nn.ParameterList(nn.Parameter(torch.zeros(c)) for c in config.cards)
+        else:
+            self.heads = nn.ModuleList(nn.Linear(d, c) for c in config.cards)
         self.log_var = nn.Parameter(torch.zeros(len(config.cards)))
         gen = torch.Generator().manual_seed(1234)
         with torch.no_grad():
@@ -117,6 +126,9 @@ class AtomLM(nn.Module):
         x = self.embed_atoms(values, mask)
         h = self.encoder(x, src_key_padding_mask=pad)
         h = self.norm(h)
+        if self.config.tie_heads:
+            return [head(h) @ e.weight[:c].T + b for head, e, b, c in
+                    zip(self.heads, self.embed, self.head_bias, self.config.cards, strict=True)]
         return [head(h) for head in self.heads]
 
     def loss(self, logits: list[torch.Tensor], values: torch.Tensor, mask: torch.Tensor,
