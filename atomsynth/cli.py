@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("atomsynth.commands.render", "render an atom file to WAV/FLAC (mix and stems)"),
     "presets": ("atomsynth.commands.presets", "list the resonance presets or apply one"),
     "examples": ("atomsynth.commands.examples", "list or rebuild the bundled example atom sets"),
+    "play": ("atomsynth.commands.play", "play an atom file in real time (live status line)"),
+    "rooms": ("atomsynth.commands.rooms", "list room impulse responses or rebuild the bundled ones"),
+    "atomize": ("atomsynth.commands.atomize",
+                "MDCT atoms of an audio file: matching pursuit or one MDCT, to .atoms"),
     "lm": ("atomsynth.commands.lm", "atom language model: train, locate, inpaint, continue, "
            "extend-band, evaluate"),
 }

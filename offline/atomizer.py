@@ -89,6 +89,22 @@ def fit_bitrate(n_max: int, size_of, budget_bytes: float) -> int:
     return lo
 
 
+def atoms_for_snr(coeffs: np.ndarray, snr_db: list[float]) -> list[int | None]:
+    """Fewest largest coefficients of an orthonormal transform reaching each SNR (dB).
+
+    The error of keeping the K largest is the energy of the others (Parseval), so this is
+    exact for one MDCT scale. ``None`` where even all coefficients do not reach it.
+    """
+    e = np.sort(np.ravel(coeffs) ** 2)[::-1]
+    total = float(e.sum())
+    rest = total - np.cumsum(e)
+    out: list[int | None] = []
+    for snr in snr_db:
+        hit = np.flatnonzero(rest <= total * 10.0 ** (-snr / 10.0))
+        out.append(int(hit[0]) + 1 if hit.size else None)
+    return out
+
+
 def atomize(
     audio: np.ndarray,
     sample_rate: int,
@@ -100,6 +116,7 @@ def atomize(
     n_levels: int = 64,
     range_db: float = 96.0,
     order: str = "velocity",
+    snr_db: float | None = None,
 ) -> AtomSet:
     """MDCT atoms of ``audio`` with discrete features.
 
@@ -123,6 +140,8 @@ def atomize(
         (atoms further down are dropped).
     order : str
         ``velocity`` (loudest first), ``time``, ``frequency``, ``channel`` or ``none``.
+    snr_db : float, optional
+        Keep the fewest loudest atoms whose (unquantized) coefficients reach this SNR.
 
     Returns
     -------
@@ -142,6 +161,8 @@ def atomize(
         raise ParameterError(f"threshold_db = {threshold_db!r} must be a finite value >= 0 dB")
     if bitrate_bps is not None and (not math.isfinite(bitrate_bps) or bitrate_bps <= 0):
         raise ParameterError(f"bitrate_bps = {bitrate_bps!r} must be a positive bitrate")
+    if snr_db is not None and (not math.isfinite(snr_db) or snr_db <= 0):
+        raise ParameterError(f"snr_db = {snr_db!r} must be a positive number of dB")
     coeffs = mdct(x, scale // 2)
     feats = quantize_mdct(all_atoms(coeffs, scale), n_levels=n_levels, range_db=range_db)
     feats = feats.select(loudest_first(feats))
@@ -150,6 +171,8 @@ def atomize(
         feats = feats.select(below <= threshold_db + 1e-9)
     if keep_top is not None:
         feats = feats.select(slice(0, int(keep_top)))
+    if snr_db is not None:
+        feats = feats.select(slice(0, atoms_for_snr(coeffs, [snr_db])[0] or len(feats)))
     prov = {"tool": "atomsynth atomize", "method": "mdct", "scale": scale}
     args = dict(sample_rate=sample_rate, channels=x.shape[0], n_samples=x.shape[1],
                 order=order, provenance=prov)

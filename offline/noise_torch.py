@@ -8,7 +8,6 @@ the int64 range, and results are masked to 32 bits.
 from __future__ import annotations
 
 import torch
-
 from atomsynth.rt.noise import GOLDEN, MASK32, MUL1, MUL2, SCALE
 
 
@@ -36,7 +35,7 @@ def noise_bits(seed: int, start: int, count: int, *, device=None) -> torch.Tenso
 
 def uniform_noise(seed: int, start: int, count: int, *, dtype=torch.float32,
                   device=None) -> torch.Tensor:
-    """Uniform noise on (-1, 1), shape (count,), equal to :func:`atomsynth.rt.noise.uniform_noise`."""
+    """Uniform noise on (-1, 1), shape (count,): :func:`atomsynth.rt.noise.uniform_noise`."""
     v = noise_bits(seed, start, count, device=device)
     t = 2 * (v >> 8) + 1 - (1 << 24)
     return t.to(dtype) * SCALE

@@ -14,7 +14,10 @@ Two modes. *exact*: every column is its raw little-endian array, zlib-compressed
 a load gives back exactly what was saved. *compact*: float columns are quantized to the steps
 in :mod:`atomsynth.rt.params` (linear, logarithmic or signed-logarithmic), integer columns are
 delta-coded where that helps, all are packed at their minimal width and compressed together
-with LZMA2; file size over duration is the bitrate.
+with LZMA2; file size over duration is the bitrate. Since version 1.1 the MDCT atoms of a
+compact file are instead quantized to their discrete features and range-coded with adaptive
+contexts (:mod:`atomsynth.rt.mdct_codec`, ``docs/atoms-format-compact.md``); version 1.0
+compact files still load.
 
 Loading checks sizes before allocating and decompresses with a bound, so truncated,
 corrupted, oversized and hostile files (zip bombs, absurd counts, NaN) raise
@@ -35,14 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
+from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 
 MAGIC = b"ATOMSYN\x1a"
-VERSION = (1, 0)
+VERSION = (1, 1)
 _PREFIX = struct.Struct("<8sHHIII")
 MAX_HEADER_BYTES = 16 << 20
 DEFAULT_MAX_ATOMS = 10_000_000
@@ -102,10 +105,27 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
     }
     blobs: list[bytes] = []
     if compact:
+        for key in ("mode_tables", "group_names", "room_names"):
+            if not header[key]:
+                del header[key]
+        header["provenance"].pop("mdct_quantization", None)
         raw_parts: list[bytes] = []
+        mdct_payload = b""
         for fam, (_, specs) in _FAMILIES.items():
             atoms = getattr(atom_set, fam)
             cols = []
+            if not len(atoms):
+                header["families"][fam] = {"count": 0}
+                continue
+            if fam == "mdct":
+                meta, mdct_payload, group = encode_mdct(atoms, **_mdct_quantization(atom_set))
+                header["mdct_coding"] = meta
+                header["families"][fam] = {"count": meta["count"]}
+                if group.any():
+                    gmeta, payload = _quantize(specs[-1], group)
+                    header["families"][fam]["group"] = gmeta
+                    raw_parts.append(payload)
+                continue
             for spec in specs:
                 meta, payload = _quantize(spec, atoms[spec.name])
                 cols.append(meta)
@@ -116,12 +136,14 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
         header["data"] = {"encoding": "lzma2-raw", "nbytes": len(packed), "size": len(raw),
                           "crc32": zlib.crc32(raw)}
         blobs.append(packed)
+        blobs.append(mdct_payload)
     else:
         for fam, (_, specs) in _FAMILIES.items():
             atoms = getattr(atom_set, fam)
             cols = []
             for spec in specs:
-                arr = np.ascontiguousarray(atoms[spec.name], dtype=np.dtype(spec.dtype).newbyteorder("<"))
+                dtype = np.dtype(spec.dtype).newbyteorder("<")
+                arr = np.ascontiguousarray(atoms[spec.name], dtype=dtype)
                 raw = arr.tobytes()
                 packed = zlib.compress(raw, 6)
                 cols.append({"name": spec.name, "dtype": arr.dtype.str, "encoding": "zlib",
@@ -132,6 +154,23 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
     head = zlib.compress(text, 9)
     prefix = _PREFIX.pack(MAGIC, VERSION[0], VERSION[1], len(head), len(text), zlib.crc32(text))
     return prefix + head + b"".join(blobs)
+
+
+def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
+    """Velocity quantization for the compact MDCT bitstream: the set's own (as recorded by the
+    atomizer in ``provenance["mdct_quantization"]``) when valid, else 64 levels over 96 dB
+    under the loudest atom."""
+    q = atom_set.provenance.get("mdct_quantization")
+    top = float(np.abs(atom_set.mdct.value).max()) if len(atom_set.mdct) else 0.0
+    out: dict[str, Any] = {"n_levels": 64, "range_db": 96.0, "ref": None}
+    if isinstance(q, dict):
+        n, r, ref = q.get("n_levels"), q.get("range_db"), q.get("ref")
+        if isinstance(n, int) and 2 <= n <= 65536 and isinstance(r, (int, float)) and (
+                1.0 <= r <= 400.0):
+            out.update(n_levels=n, range_db=float(r))
+            if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top > 0:
+                out["ref"] = float(ref)
+    return out
 
 
 def _prune_tables(atom_set: AtomSet) -> AtomSet:
@@ -251,7 +290,8 @@ def _bounded_inflate(blob: memoryview, size: int, decompressor: Any, what: str) 
 
 def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
     if len(buf) < _PREFIX.size:
-        raise AtomFileError(f"truncated: {len(buf)} bytes is shorter than the {_PREFIX.size}-byte prefix")
+        raise AtomFileError(
+            f"truncated: {len(buf)} bytes is shorter than the {_PREFIX.size}-byte prefix")
     magic, major, minor, hclen, hlen, hcrc = _PREFIX.unpack_from(buf)
     if magic != MAGIC:
         raise AtomFileError("not an atomsynth file (bad magic bytes)")
@@ -284,6 +324,13 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
         count = entry.get("count")
         _require(_is_int(count) and 0 <= count <= max_atoms,
                  f"{fam}: atom count {count!r} outside [0, {max_atoms}]")
+        if mode == "compact" and "columns" not in entry and (
+                count == 0 or fam == "mdct" and "mdct_coding" in header):
+            # version 1.1 compact: empty families and range-coded MDCT atoms list no columns
+            entry = dict(entry, columns=[{"name": s.name, "transform": "zero"} for s in specs])
+            if fam == "mdct" and isinstance(entry.get("group"), dict):
+                entry["columns"][-1] = dict(entry["group"], name="group")
+            families[fam] = entry
         cols = entry.get("columns")
         _require(isinstance(cols, list) and [c.get("name") if isinstance(c, dict) else None
                                              for c in cols] == [s.name for s in specs],
@@ -324,8 +371,13 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
         _require(zlib.crc32(raw) == dmeta.get("crc32"), "data checksum mismatch (corrupted file)")
         pos += nbytes
         off = 0
+        coded = header.get("mdct_coding")
         for fam, (_, specs) in _FAMILIES.items():
             for spec, meta in zip(specs, families[fam]["columns"]):
+                if meta.get("transform") == "zero":
+                    _require(counts[fam] == 0 or fam == "mdct" and coded is not None,
+                             f"{fam}.{spec.name}: missing column")
+                    continue
                 width = meta.get("dtype")
                 _require(width in _INT_WIDTHS, f"{fam}.{spec.name}: bad width {width!r}")
                 n = counts[fam] * np.dtype(width).itemsize
@@ -334,6 +386,21 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
                 off += n
                 columns[fam][spec.name] = _dequantize(spec, meta, q)
         _require(off == len(raw), "data section has trailing bytes")
+        if coded is not None:
+            _require(isinstance(coded, dict) and _is_int(coded.get("nbytes"))
+                     and coded["nbytes"] >= 0 and coded.get("count") == counts["mdct"],
+                     "mdct_coding entry is invalid")
+            nb = coded["nbytes"]
+            _require(len(buf) >= pos + nb, "truncated inside the MDCT bitstream")
+            group = columns["mdct"].get("group")
+            atoms = decode_mdct(coded, bytes(buf[pos : pos + nb]), count=counts["mdct"],
+                                group=group)
+            columns["mdct"] = atoms.columns
+            pos += nb
+            prov = header.get("provenance")
+            if isinstance(prov, dict):  # the set's quantization, as the atomizer recorded it
+                prov["mdct_quantization"] = {k: coded[k] for k in ("n_levels", "range_db", "ref",
+                                                                   "order")}
     _require(pos == len(buf), f"{len(buf) - pos} unexpected trailing bytes")
     return _build(header, counts, columns)
 

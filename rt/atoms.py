@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
-
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, MDCT_SCALES, RESONANT_PARAMS, ParamSpec
@@ -301,7 +300,8 @@ class AtomSet:
             if not isinstance(t, ModeTable):
                 raise ParameterError(f"mode_tables[{i}] is not a ModeTable")
         object.__setattr__(self, "mode_tables", tables)
-        object.__setattr__(self, "group_names", _check_names("group_names", self.group_names, 65536))
+        object.__setattr__(self, "group_names",
+                           _check_names("group_names", self.group_names, 65536))
         object.__setattr__(self, "room_names", _check_names("room_names", self.room_names, 256))
         preset = self.resonant.preset
         if preset.size and preset.max() >= len(tables):

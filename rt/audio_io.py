@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
 

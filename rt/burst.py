@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from atomsynth.rt.noise import uniform_noise
 
 ENVELOPE_FLOOR_DB = -80.0

@@ -13,7 +13,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from atomsynth.rt.burst import envelope_end
 from atomsynth.rt.modes import ModeTable, atom_modes
 

@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.burst import burst, resonance_norm
 from atomsynth.rt.errors import ParameterError

@@ -66,7 +66,8 @@ def run(args) -> int:
     print(f"  atoms: {info['atoms']['resonant']} resonant, {info['atoms']['mdct']} MDCT"
           + (f" ({info['atoms_per_second']:.1f} per second)" if info["atoms_per_second"] else ""))
     if "file_bitrate_bps" in info and info["file_bitrate_bps"]:
-        print(f"  this file: {info['file_bytes']} bytes = {info['file_bitrate_bps'] / 1000:.2f} kbit/s")
+        kbps = info["file_bitrate_bps"] / 1000
+        print(f"  this file: {info['file_bytes']} bytes = {kbps:.2f} kbit/s")
     if info["compact_bitrate_bps"]:
         print(f"  compact:   {info['compact_bytes']} bytes = "
               f"{info['compact_bitrate_bps'] / 1000:.2f} kbit/s")
