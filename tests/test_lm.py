@@ -264,11 +264,10 @@ def test_short_training_lowers_the_loss(clip_folder, tmp_path):
     fresh = AtomLM(ModelConfig.from_dict(config["model"])).eval()
     assert validate(model, batches, "cpu")[0] < validate(fresh, batches, "cpu")[0] - 0.1
     # resume continues the same run
-    saved = json.loads((out / "config.json").read_text())
-    saved["train"]["steps"] = 70
-    (out / "config.json").write_text(json.dumps(saved))
-    train(clip_folder, out, resume=True, progress=False, log=lambda *a: None)
-    assert load_checkpoint(out)[2]["step"] == 70
+    train(clip_folder, out, resume=True, steps=70, progress=False, log=lambda *a: None)
+    _, config2, state2 = load_checkpoint(out)
+    assert state2["step"] == 70 and config2["train"]["steps"] == 70
+    assert config2["train"]["lr"] == cfg.lr  # the saved settings, not the defaults
 
 
 def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys):

@@ -70,7 +70,8 @@ def add_arguments(parser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=None,
                    help="steps between checkpoints (default 250)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the run in --output from its last checkpoint")
+                   help="continue the run in --output from its last checkpoint, with its saved "
+                        "settings (--steps may raise the total)")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop (and save) after this many minutes")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
@@ -142,7 +143,8 @@ def _train(args) -> int:
         raise ParameterError(f"--max-atoms = {cfg.max_atoms} is out of range; allowed [1, 4096]")
     if not 0 < cfg.lr < 1:
         raise ParameterError(f"--lr = {cfg.lr} is out of range; allowed (0, 1)")
-    result = train(args.data, args.output, cfg=cfg, resume=args.resume, device=args.device,
+    result = train(args.data, args.output, cfg=cfg, resume=args.resume,
+                   steps=args.steps if args.resume else None, device=args.device,
                    threads=args.threads, max_minutes=args.max_minutes,
                    progress=not args.quiet)
     v = result.get("validation")

@@ -57,6 +57,7 @@ class TrainConfig:
     seed: int = 0
     holdout: tuple[str, ...] = DEFAULT_HOLDOUT
     checkpoint_every: int = 250
+    channels: int = 1
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -69,7 +70,8 @@ class TrainConfig:
     def tokenizer_config(self) -> dict[str, Any]:
         if self.family == "mdct":
             return {"family": "mdct", "scale": self.scale, "window_frames": self.window_frames,
-                    "n_levels": self.n_levels, "range_db": self.range_db}
+                    "n_levels": self.n_levels, "range_db": self.range_db,
+                    "channels": self.channels}
         return {"family": "resonant", "window_frames": self.window_frames}
 
 
@@ -81,6 +83,21 @@ SIZE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 """Training defaults per model size: ``small`` trains on a CPU in about 15 minutes, ``large``
 is meant for a GPU (transformer 384 wide, 8 layers; windows of 64 steps, 256 atoms)."""
+
+
+def count_channels(files: list[Path]) -> int:
+    """The most channels any of the files has (audio header or ``.atoms`` header)."""
+    import soundfile as sf
+    from atomsynth.rt.atomfile import load
+
+    most = 1
+    for f in files:
+        try:
+            ch = load(f).channels if f.suffix.lower() == ".atoms" else sf.info(str(f)).channels
+        except (RuntimeError, OSError) as exc:
+            raise AtomsynthError(f"{f}: cannot read ({exc})") from None
+        most = max(most, int(ch))
+    return most
 
 
 def set_threads(n: int) -> None:
@@ -126,8 +143,12 @@ def load_checkpoint(folder: str | Path, *, device: str = "cpu") -> tuple[AtomLM,
         state = torch.load(folder / "model.pt", map_location=device, weights_only=True)
     except (OSError, ValueError, RuntimeError) as exc:
         raise AtomsynthError(f"{folder}: cannot read the checkpoint ({exc})") from None
-    model = AtomLM(ModelConfig.from_dict(config["model"])).to(device)
-    model.load_state_dict(state["model"])
+    try:
+        model = AtomLM(ModelConfig.from_dict(config["model"])).to(device)
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise AtomsynthError(f"{folder}: the checkpoint does not match its config ({exc})"
+                             ) from None
     model.eval()
     return model, config, state
 
@@ -208,9 +229,13 @@ def validate(model: AtomLM, batches, device: str) -> tuple[float, np.ndarray]:
 
 
 def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
-          resume: bool = False, device: str = "cpu", threads: int = 1,
-          max_minutes: float | None = None, progress: bool = True, log=print) -> dict:
+          resume: bool = False, steps: int | None = None, device: str = "cpu",
+          threads: int = 1, max_minutes: float | None = None, progress: bool = True,
+          log=print) -> dict:
     """Train (or resume) a model on a folder of audio / ``.atoms`` files.
+
+    With ``resume`` the settings saved in ``out/config.json`` are used (``cfg`` is ignored)
+    except ``steps``, which may raise the total number of steps of the run.
 
     Returns the final config dict (with the loss history and validation figures).
     """
@@ -224,15 +249,19 @@ def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
             raise AtomsynthError(f"{out}: nothing to resume (no model.pt)")
         _, saved, state = load_checkpoint(out, device=device)
         cfg = TrainConfig(**{**saved["train"], "holdout": tuple(saved["train"]["holdout"])})
-        if max_minutes is None and saved.get("max_minutes"):
-            max_minutes = None
+        if steps is not None:
+            cfg.steps = int(steps)
     cfg = cfg or TrainConfig()
+    if steps is not None and not resume:
+        cfg.steps = int(steps)
     if cfg.size not in PRESETS:
         raise ParameterError(f"size = {cfg.size!r} is not one of {tuple(PRESETS)}")
     torch.manual_seed(cfg.seed)
+    files = list_inputs(data)
+    if state is None:
+        cfg.channels = count_channels(files)
     tokenizer = make_tokenizer(cfg.tokenizer_config())
     schema = tokenizer.schema
-    files = list_inputs(data)
     train_files, held_files = split_files(files, cfg.holdout)
     with ProgressBar("lm: reading data", enabled=progress) as bar:
         train_sets = prepare_tokens(train_files, tokenizer, max_atoms=cfg.max_atoms, progress=bar)
