@@ -278,7 +278,7 @@ def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys
     src = clip_folder / "held.wav"
     runs = {
         "inpaint": ["--start-s", "0.5", "--end-s", "0.7"],
-        "continue": ["--seconds", "0.3"],
+        "continue": ["--seconds", "0.3", "--spread-time"],
         "extend-band": ["--cutoff-hz", "2000"],
         "locate": [],
     }
@@ -291,7 +291,9 @@ def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys
         assert main(["render", str(out), "-o", str(tmp_path / f"{task}.wav"), "--quiet"]) == 0
     inp = load(tmp_path / "inpaint.atoms").mdct
     hop = 256
-    assert ((inp.frame >= round(0.5 * SR / hop)) & (inp.frame < round(0.7 * SR / hop))).any()
+    a, b = round(0.5 * SR / hop), round(0.7 * SR / hop)  # 17 steps: two chunks of a 16-window
+    assert ((inp.frame >= a) & (inp.frame < (a + b) // 2)).any()
+    assert ((inp.frame >= (a + b) // 2) & (inp.frame < b)).any()
     cont = load(tmp_path / "continue.atoms")
     assert cont.duration_s == pytest.approx(1.5 + 0.3, abs=1e-6)
     capsys.readouterr()

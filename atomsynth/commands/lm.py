@@ -87,10 +87,15 @@ def add_arguments(parser) -> None:
     _add_infer_common(p, what="inpaint")
     p.add_argument("--start-s", type=float, required=True, help="span start in seconds")
     p.add_argument("--end-s", type=float, required=True, help="span end in seconds")
+    p.add_argument("--spread-time", action="store_true",
+                   help="spread the new atoms evenly over the span (default: the model places "
+                        "them)")
 
     p = sub.add_parser("continue", help="extend an atom set past its end")
     _add_infer_common(p, what="continue")
     p.add_argument("--seconds", type=float, required=True, help="seconds to add")
+    p.add_argument("--spread-time", action="store_true",
+                   help="spread the new atoms evenly in time (default: the model places them)")
 
     p = sub.add_parser("extend-band", help="predict the atoms above a cut-off frequency")
     _add_infer_common(p, what="extend-band")
@@ -186,7 +191,7 @@ def _infer(args, cmd: str) -> int:
     sr = atom_set.sample_rate
     step_s = tok.frame_seconds(sr)
     pred = Predictor(model, config, sampling=Sampling(args.steps, args.temperature, args.seed),
-                     device=args.device)
+                     device=args.device, spread_time=getattr(args, "spread_time", False))
     dur = atom_set.length_s
     with ProgressBar(f"lm {cmd}", enabled=not args.quiet) as bar:
         if cmd == "locate":
