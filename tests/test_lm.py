@@ -134,6 +134,10 @@ def test_model_shapes_and_loss(rng):
     v, m, p = random_batch(rng, cards)
     logits = model(v, m, p)
     assert [tuple(lg.shape) for lg in logits] == [(3, 24, c) for c in cards]
+    copying = tiny_model(cards, copy_heads=True)
+    for lg in copying(v, m, p):  # log-probabilities of a proper mixture distribution
+        torch.testing.assert_close(lg.exp().sum(-1), torch.ones(lg.shape[:2]), atol=1e-5,
+                                   rtol=0)
     total, ce = model.loss(logits, v, m, p)
     # the uncertainty weighting: sum_f exp(-s_f) CE_f + s_f over features with masked entries
     with torch.no_grad():
@@ -151,10 +155,11 @@ def test_model_shapes_and_loss(rng):
     assert ce.shape == (5,)
 
 
-def test_masked_feature_never_leaks(rng):
+@pytest.mark.parametrize("copy_heads", [False, True])
+def test_masked_feature_never_leaks(rng, copy_heads):
     """Changing the true value of masked features (or of padding) leaves every logit as is."""
     cards = (8, 16, 3, 2, 12)
-    model = tiny_model(cards, n_layers=2)
+    model = tiny_model(cards, n_layers=2, copy_heads=copy_heads)
     v, m, p = random_batch(rng, cards)
     ref = model(v, m, p)
     v2 = v.clone()

@@ -44,6 +44,10 @@ class ModelConfig:
         Output head of a feature = a linear map followed by the dot product with that
         feature's input embeddings (weight tying), plus a bias per value; helps the model
         copy exact values (bins, frames) from context atoms.
+    copy_heads : bool
+        Pointer-generator heads: each feature's distribution is a learned mix of the head's
+        softmax and a copy distribution, an attention over the *other* atoms whose value of
+        that feature is known (masked values are excluded, so nothing leaks).
     """
 
     cards: tuple[int, ...]
@@ -55,6 +59,7 @@ class ModelConfig:
     dropout: float = 0.1
     position: bool = True
     tie_heads: bool = False
+    copy_heads: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -69,8 +74,9 @@ class ModelConfig:
 
 
 PRESETS = {
-    "small": dict(d_model=96, n_layers=3, n_heads=4, d_ff=256, dropout=0.1),
-    "large": dict(d_model=384, n_layers=8, n_heads=8, d_ff=1536, dropout=0.1),
+    "small": dict(d_model=96, n_layers=3, n_heads=4, d_ff=256, dropout=0.1, copy_heads=True),
+    "large": dict(d_model=384, n_layers=8, n_heads=8, d_ff=1536, dropout=0.1,
+                  copy_heads=True),
     "tiny": dict(d_model=32, n_layers=1, n_heads=2, d_ff=64, dropout=0.0),
 }
 """Named sizes: ``small`` (default, CPU), ``large`` (GPU), ``tiny`` (tests)."""
@@ -100,6 +106,11 @@ class AtomLM(nn.Module):
             self.head_bias = nn.ParameterList(nn.Parameter(torch.zeros(c)) for c in config.cards)
         else:
             self.heads = nn.ModuleList(nn.Linear(d, c) for c in config.cards)
+        if config.copy_heads:
+            n_f = len(config.cards)
+            self.copy_q = nn.ModuleList(nn.Linear(d, d) for _ in range(n_f))
+            self.copy_k = nn.ModuleList(nn.Linear(d, d) for _ in range(n_f))
+            self.copy_gate = nn.ModuleList(nn.Linear(d, 1) for _ in range(n_f))
         self.log_var = nn.Parameter(torch.zeros(len(config.cards)))
         gen = torch.Generator().manual_seed(1234)
         with torch.no_grad():
@@ -127,9 +138,33 @@ class AtomLM(nn.Module):
         h = self.encoder(x, src_key_padding_mask=pad)
         h = self.norm(h)
         if self.config.tie_heads:
-            return [head(h) @ e.weight[:c].T + b for head, e, b, c in
-                    zip(self.heads, self.embed, self.head_bias, self.config.cards, strict=True)]
-        return [head(h) for head in self.heads]
+            out = [head(h) @ e.weight[:c].T + b for head, e, b, c in
+                   zip(self.heads, self.embed, self.head_bias, self.config.cards, strict=True)]
+        else:
+            out = [head(h) for head in self.heads]
+        if self.config.copy_heads:
+            out = [self._mix_copy(f, lg, h, values, mask, pad) for f, lg in enumerate(out)]
+        return out
+
+    def _mix_copy(self, f: int, logits: torch.Tensor, h: torch.Tensor, values: torch.Tensor,
+                  mask: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """log(g softmax(logits) + (1 - g) copy), the copy attending to known values only."""
+        c = self.config.cards[f]
+        length = h.shape[1]
+        q, k = self.copy_q[f](h), self.copy_k[f](h)
+        scores = q @ k.transpose(1, 2) / math.sqrt(h.shape[-1])  # (B, L, L)
+        usable = ~(mask[..., f] | pad)  # (B, L): atoms whose value of f is known
+        allowed = usable[:, None, :] & ~torch.eye(length, dtype=torch.bool,
+                                                  device=h.device)[None]
+        scores = scores.masked_fill(~allowed, -1e9)
+        attn = torch.softmax(scores, dim=-1) * allowed.any(-1, keepdim=True)
+        known_v = torch.where(usable, values[..., f], torch.zeros_like(values[..., f]))
+        onehot = F.one_hot(known_v.clamp(0, c - 1), c).to(h.dtype) * usable[..., None]
+        p_copy = attn @ onehot  # (B, L, c)
+        g = torch.sigmoid(self.copy_gate[f](h))
+        g = torch.where(allowed.any(-1, keepdim=True), g, torch.ones_like(g))
+        p = g * torch.softmax(logits, dim=-1) + (1 - g) * p_copy
+        return torch.log(p.clamp_min(1e-9))
 
     def loss(self, logits: list[torch.Tensor], values: torch.Tensor, mask: torch.Tensor,
              pad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
