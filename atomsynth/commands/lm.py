@@ -67,6 +67,9 @@ def add_arguments(parser) -> None:
                    help="comma-separated file stems held out for evaluation "
                         "(default harp,violin)")
     p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
+    p.add_argument("--copy-features", default=None,
+                   help="comma-separated features given pointer-generator copy heads, e.g. "
+                        "bin (default: none)")
     p.add_argument("--checkpoint-every", type=int, default=None,
                    help="steps between checkpoints (default 250)")
     p.add_argument("--resume", action="store_true",
@@ -139,6 +142,8 @@ def _train(args) -> int:
         val = getattr(args, name)
         if val is not None:
             setattr(cfg, name, val)
+    if args.copy_features:
+        cfg.model_overrides["copy_features"] = [s for s in args.copy_features.split(",") if s]
     if args.holdout is not None:
         cfg.holdout = tuple(s for s in args.holdout.split(",") if s)
     for name in ("steps", "batch_size", "window_frames", "max_atoms", "checkpoint_every"):

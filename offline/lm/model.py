@@ -44,10 +44,11 @@ class ModelConfig:
         Output head of a feature = a linear map followed by the dot product with that
         feature's input embeddings (weight tying), plus a bias per value; helps the model
         copy exact values (bins, frames) from context atoms.
-    copy_heads : bool
-        Pointer-generator heads: each feature's distribution is a learned mix of the head's
-        softmax and a copy distribution, an attention over the *other* atoms whose value of
-        that feature is known (masked values are excluded, so nothing leaks).
+    copy_heads : tuple of int
+        Features (indices) with pointer-generator heads: the feature's distribution is a
+        learned mix of the head's softmax and a copy distribution, an attention over the
+        *other* atoms whose value of that feature is known (masked values are excluded, so
+        nothing leaks).
     """
 
     cards: tuple[int, ...]
@@ -59,24 +60,28 @@ class ModelConfig:
     dropout: float = 0.1
     position: bool = True
     tie_heads: bool = False
-    copy_heads: bool = False
+    copy_heads: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["cards"] = list(self.cards)
+        d["copy_heads"] = list(self.copy_heads)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
         d = dict(d)
         d["cards"] = tuple(int(c) for c in d["cards"])
+        ch = d.get("copy_heads", ())
+        if isinstance(ch, bool):  # early checkpoints: one switch for all features
+            ch = tuple(range(len(d["cards"]))) if ch else ()
+        d["copy_heads"] = tuple(int(i) for i in ch)
         return cls(**d)
 
 
 PRESETS = {
-    "small": dict(d_model=96, n_layers=3, n_heads=4, d_ff=256, dropout=0.1, copy_heads=True),
-    "large": dict(d_model=384, n_layers=8, n_heads=8, d_ff=1536, dropout=0.1,
-                  copy_heads=True),
+    "small": dict(d_model=96, n_layers=3, n_heads=4, d_ff=256, dropout=0.1),
+    "large": dict(d_model=384, n_layers=8, n_heads=8, d_ff=1536, dropout=0.1),
     "tiny": dict(d_model=32, n_layers=1, n_heads=2, d_ff=64, dropout=0.0),
 }
 """Named sizes: ``small`` (default, CPU), ``large`` (GPU), ``tiny`` (tests)."""
@@ -107,10 +112,10 @@ class AtomLM(nn.Module):
         else:
             self.heads = nn.ModuleList(nn.Linear(d, c) for c in config.cards)
         if config.copy_heads:
-            n_f = len(config.cards)
-            self.copy_q = nn.ModuleList(nn.Linear(d, d) for _ in range(n_f))
-            self.copy_k = nn.ModuleList(nn.Linear(d, d) for _ in range(n_f))
-            self.copy_gate = nn.ModuleList(nn.Linear(d, 1) for _ in range(n_f))
+            keys = [str(i) for i in config.copy_heads]
+            self.copy_q = nn.ModuleDict({k: nn.Linear(d, d) for k in keys})
+            self.copy_k = nn.ModuleDict({k: nn.Linear(d, d) for k in keys})
+            self.copy_gate = nn.ModuleDict({k: nn.Linear(d, 1) for k in keys})
         self.log_var = nn.Parameter(torch.zeros(len(config.cards)))
         gen = torch.Generator().manual_seed(1234)
         with torch.no_grad():
@@ -142,8 +147,8 @@ class AtomLM(nn.Module):
                    zip(self.heads, self.embed, self.head_bias, self.config.cards, strict=True)]
         else:
             out = [head(h) for head in self.heads]
-        if self.config.copy_heads:
-            out = [self._mix_copy(f, lg, h, values, mask, pad) for f, lg in enumerate(out)]
+        for f in self.config.copy_heads:
+            out[f] = self._mix_copy(f, out[f], h, values, mask, pad)
         return out
 
     def _mix_copy(self, f: int, logits: torch.Tensor, h: torch.Tensor, values: torch.Tensor,
@@ -151,7 +156,7 @@ class AtomLM(nn.Module):
         """log(g softmax(logits) + (1 - g) copy), the copy attending to known values only."""
         c = self.config.cards[f]
         length = h.shape[1]
-        q, k = self.copy_q[f](h), self.copy_k[f](h)
+        q, k = self.copy_q[str(f)](h), self.copy_k[str(f)](h)
         scores = q @ k.transpose(1, 2) / math.sqrt(h.shape[-1])  # (B, L, L)
         usable = ~(mask[..., f] | pad)  # (B, L): atoms whose value of f is known
         allowed = usable[:, None, :] & ~torch.eye(length, dtype=torch.bool,
@@ -161,7 +166,7 @@ class AtomLM(nn.Module):
         known_v = torch.where(usable, values[..., f], torch.zeros_like(values[..., f]))
         onehot = F.one_hot(known_v.clamp(0, c - 1), c).to(h.dtype) * usable[..., None]
         p_copy = attn @ onehot  # (B, L, c)
-        g = torch.sigmoid(self.copy_gate[f](h))
+        g = torch.sigmoid(self.copy_gate[str(f)](h))
         g = torch.where(allowed.any(-1, keepdim=True), g, torch.ones_like(g))
         p = g * torch.softmax(logits, dim=-1) + (1 - g) * p_copy
         return torch.log(p.clamp_min(1e-9))

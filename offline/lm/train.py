@@ -266,8 +266,15 @@ def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
     with ProgressBar("lm: reading data", enabled=progress) as bar:
         train_sets = prepare_tokens(train_files, tokenizer, max_atoms=cfg.max_atoms, progress=bar)
     held_sets = prepare_tokens(held_files, tokenizer, max_atoms=cfg.max_atoms)
+    overrides = dict(cfg.model_overrides)
+    if "copy_features" in overrides:  # feature names -> indices
+        names = overrides.pop("copy_features")
+        unknown = [n for n in names if n not in schema.names]
+        if unknown:
+            raise ParameterError(f"copy features {unknown} are not features of {schema.names}")
+        overrides["copy_heads"] = tuple(schema.names.index(n) for n in names)
     mcfg = ModelConfig(schema.cards, max_atoms=cfg.max_atoms,
-                       **{**PRESETS[cfg.size], **cfg.model_overrides})
+                       **{**PRESETS[cfg.size], **overrides})
     model = AtomLM(mcfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, history = 0, []
