@@ -135,7 +135,10 @@ def test_model_shapes_and_loss(rng):
     logits = model(v, m, p)
     assert [tuple(lg.shape) for lg in logits] == [(3, 24, c) for c in cards]
     copying = tiny_model(cards, copy_heads=(0, 1, 4))
-    for lg in copying(v, m, p):  # log-probabilities of a proper mixture distribution
+    out = copying(v, m, p)
+    assert [tuple(lg.shape) for lg in out] == [(3, 24, c) for c in cards]
+    for f in (0, 1, 4):  # copy features give log-probabilities of a proper mixture
+        lg = out[f]
         torch.testing.assert_close(lg.exp().sum(-1), torch.ones(lg.shape[:2]), atol=1e-5,
                                    rtol=0)
     total, ce = model.loss(logits, v, m, p)
