@@ -68,8 +68,8 @@ def add_arguments(parser) -> None:
                         "(default harp,violin)")
     p.add_argument("--seed", type=int, default=None, help="seed (default 0)")
     p.add_argument("--copy-features", default=None,
-                   help="comma-separated features given pointer-generator copy heads, e.g. "
-                        "bin (default: none)")
+                   help="comma-separated features given pointer-generator copy heads, or "
+                        "'none' (default: bin for MDCT models)")
     p.add_argument("--checkpoint-every", type=int, default=None,
                    help="steps between checkpoints (default 250)")
     p.add_argument("--resume", action="store_true",
@@ -143,7 +143,8 @@ def _train(args) -> int:
         if val is not None:
             setattr(cfg, name, val)
     if args.copy_features:
-        cfg.model_overrides["copy_features"] = [s for s in args.copy_features.split(",") if s]
+        cfg.copy_features = tuple(s for s in args.copy_features.split(",")
+                                  if s and s != "none")
     if args.holdout is not None:
         cfg.holdout = tuple(s for s in args.holdout.split(",") if s)
     for name in ("steps", "batch_size", "window_frames", "max_atoms", "checkpoint_every"):

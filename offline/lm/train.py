@@ -58,6 +58,7 @@ class TrainConfig:
     holdout: tuple[str, ...] = DEFAULT_HOLDOUT
     checkpoint_every: int = 250
     channels: int = 1
+    copy_features: tuple[str, ...] = ("bin",)
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -248,7 +249,8 @@ def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
         if not (out / "model.pt").is_file():
             raise AtomsynthError(f"{out}: nothing to resume (no model.pt)")
         _, saved, state = load_checkpoint(out, device=device)
-        cfg = TrainConfig(**{**saved["train"], "holdout": tuple(saved["train"]["holdout"])})
+        cfg = TrainConfig(**{**saved["train"], "holdout": tuple(saved["train"]["holdout"]),
+                             "copy_features": tuple(saved["train"].get("copy_features", ()))})
         if steps is not None:
             cfg.steps = int(steps)
     cfg = cfg or TrainConfig()
@@ -267,14 +269,17 @@ def train(data: str | Path, out: str | Path, *, cfg: TrainConfig | None = None,
         train_sets = prepare_tokens(train_files, tokenizer, max_atoms=cfg.max_atoms, progress=bar)
     held_sets = prepare_tokens(held_files, tokenizer, max_atoms=cfg.max_atoms)
     overrides = dict(cfg.model_overrides)
-    if "copy_features" in overrides:  # feature names -> indices
-        names = overrides.pop("copy_features")
-        unknown = [n for n in names if n not in schema.names]
-        if unknown:
-            raise ParameterError(f"copy features {unknown} are not features of {schema.names}")
-        overrides["copy_heads"] = tuple(schema.names.index(n) for n in names)
-    mcfg = ModelConfig(schema.cards, max_atoms=cfg.max_atoms,
-                       **{**PRESETS[cfg.size], **overrides})
+    names = [n for n in overrides.pop("copy_features", cfg.copy_features)
+             if n in schema.names or cfg.family == "mdct"]  # "bin" means nothing to resonant
+    unknown = [n for n in names if n not in schema.names]
+    if unknown:
+        raise ParameterError(f"copy features {unknown} are not features of {schema.names}")
+    overrides["copy_heads"] = tuple(schema.names.index(n) for n in names)
+    if state is not None:
+        mcfg = ModelConfig.from_dict(saved["model"])
+    else:
+        mcfg = ModelConfig(schema.cards, max_atoms=cfg.max_atoms,
+                           **{**PRESETS[cfg.size], **overrides})
     model = AtomLM(mcfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, history = 0, []
