@@ -28,7 +28,8 @@ def bench_train(cfg: TrainConfig, files, device: str, n_steps: int) -> float:
     tok = make_tokenizer(cfg.tokenizer_config())
     sets = prepare_tokens(files, tok, max_atoms=cfg.max_atoms)
     sampler = WindowSampler(sets, window_frames=cfg.window_frames, max_atoms=cfg.max_atoms)
-    model = AtomLM(ModelConfig(tok.schema.cards, max_atoms=cfg.max_atoms,
+    copy = tuple(tok.schema.names.index(n) for n in cfg.copy_features)
+    model = AtomLM(ModelConfig(tok.schema.cards, max_atoms=cfg.max_atoms, copy_heads=copy,
                                **PRESETS[cfg.size])).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     times = []
