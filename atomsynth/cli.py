@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("atomsynth.commands.eval",
              "quality of a decoding against its reference: SNR, spectral and mel distances, "
              "ViSQOL, bitrate"),
+    "lm": ("atomsynth.commands.lm", "atom language model: train, locate, inpaint, continue, "
+           "extend-band, evaluate"),
 }
 
 
