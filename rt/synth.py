@@ -191,6 +191,9 @@ class StreamingSynth:
         self._burst_samples = 0
         self._bcursor = 0
         self._ictl = np.zeros(2, np.int64)  # [n active, n free]
+        # steady bank (free-ringing modes of all atoms with steady controls, one long loop)
+        self._bctl = np.zeros(3, np.int64)  # [entries used, holes, last anchor sample]
+        self._alloc_bank(1024)
         self._alloc_slots(16)
         self.underruns_slots = 0
         self._load(atom_set, initial=True)
@@ -209,6 +212,7 @@ class StreamingSynth:
             "_gA": ((cap, 2), np.float64), "_gB": ((cap, 2), np.float64),
             "_gT": ((cap, 2), np.float64),
             "_anc": ((cap,), np.int64), "_on32": ((cap,), np.bool_),
+            "_inb": ((cap,), np.int64),
             "_q32": ((cap, 5, M), np.float32), "_pa": ((cap, 2, M), np.float64),
         }
         for name in ("_om0", "_lr0", "_w0", "_fc2", "_lg2", "_pre", "_pim", "_sre", "_sim",
@@ -216,6 +220,8 @@ class StreamingSynth:
             specs[name] = ((cap, M), np.float64)
         for name, (shape, dtype) in specs.items():
             new = np.zeros(shape, dtype)
+            if name == "_inb":
+                new[:] = -1  # not in the steady bank
             if old:
                 new[:old] = getattr(self, name)
             setattr(self, name, new)
@@ -232,6 +238,25 @@ class StreamingSynth:
         self._ictl[1] = nf + extra.size
         self._active, self._free = active, free
         self._cap = cap
+
+    def _alloc_bank(self, cap: int) -> None:
+        old = getattr(self, "_bf", None)
+        bf = np.zeros((K.BANK_ROWS32, cap), np.float32)
+        bd = np.zeros((K.BANK_ROWS64, cap))
+        bsl = np.full(cap, -1, np.int64)
+        if old is not None:
+            u = int(self._bctl[0])
+            bf[:, :u] = self._bf[:, :u]
+            bd[:, :u] = self._bd[:, :u]
+            bsl[:u] = self._bsl[:u]
+        self._bf, self._bd, self._bsl = bf, bd, bsl
+
+    def _evict(self, slots: np.ndarray) -> None:
+        """Take ``slots`` out of the steady bank (before their modes or poles change here)."""
+        for s in slots[self._inb[slots] >= 0]:
+            K.bank_leave(int(s), self._kpos, self._t0, self._nmod, self._pre, self._pim,
+                         self._sre, self._sim, self._anc, self._on32, self._bf, self._bd,
+                         self._bsl, self._bctl, self._inb)
 
     def _take_slot(self) -> int:
         if self._ictl[1] == 0:
@@ -586,6 +611,7 @@ class StreamingSynth:
         self._mac_prev[2:5] = self._mac_cur[:3]
         na = int(self._ictl[0])
         act = self._active[:na]
+        self._evict(act)
         for s in act:
             K.slot_to_f64(int(s), self._nmod, self._sre, self._sim, self._q32, self._on32)
             K.slot_poles(int(s), self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
@@ -685,6 +711,7 @@ class StreamingSynth:
         slots = slots[self._slot_atom[slots] >= 0]
         if not slots.size:
             return
+        self._evict(slots)
         old_n = self._nmod[slots].copy()
         self._fill_modes(slots, self._slot_atom[slots])
         for s, o in zip(slots, old_n, strict=True):
@@ -751,6 +778,7 @@ class StreamingSynth:
             self._sim[s] = 0.0
             self._on32[s] = False
             self._anc[s] = int(t) + K.ANCHOR * -(-d // K.ANCHOR)
+            self._inb[s] = -1
             K.slot_poles(s, self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
                          self._fc2, self._lg2, self._pre, self._pim, self._w, self._q32,
                          self._pa)
@@ -936,6 +964,11 @@ class StreamingSynth:
                 _, si, f0, f1, outs = todo[0]
                 self._add_frames(self._scales[si], f0, f1, outs)
             K.ring_take(self._ring, n0, n1 - n0, self._out[0], oi)
+        na = int(self._ictl[0])
+        if self._use32 and na:
+            need = int(self._bctl[0]) + int(self._nmod[self._active[:na]].sum())
+            if need > self._bf.shape[1]:
+                self._alloc_bank(1 << int(math.ceil(math.log2(need))))
         K.render_block(self._out, oi, n0, n1 - n0, self._active, self._ictl, self._mac_cur,
                        self._mac_tgt, self._mac_prev, self._alpha, self._t0, self._life,
                        self._tail, self._bpool, self._boff, self._blen, self._mixw, self._nmod,
@@ -943,7 +976,7 @@ class StreamingSynth:
                        self._pim, self._sre, self._sim, self._w, self._gA, self._gB, self._gT,
                        self._room, self._sA, self._sB, self._sT, self._kill, self._free,
                        self._ybuf, self._q32, self._pa, self._anc, self._on32, self._use32,
-                       self._mhist)
+                       self._mhist, self._bf, self._bd, self._bsl, self._bctl, self._inb)
         self._kpos = n1
 
     # ------------------------------------------------------------------ offline helper

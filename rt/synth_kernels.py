@@ -294,11 +294,222 @@ def slot_to_f64(s, nmod, sre, sim, q32, on32):
         on32[s] = False
 
 
+BANK_CHUNK = 256
+"""Steady-mode bank: modes per chunk; a chunk's state stays in L1 over a whole tick."""
+
+BANK_ROWS32, BANK_ROWS64 = 6, 4
+"""Bank rows: float32 ``pr, pi, zr, zi, w_left, w_right`` (weights include the atom's gain
+and pan); float64 ``zr, zi`` (exact state at the last anchor) and ``p^ANCHOR`` (re, im)."""
+
+
+@njit(cache=True, nogil=True)
+def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl, inb):
+    """Append slot ``s``'s modes to the steady bank at tick start ``n`` (float32 path, burst
+    over): the exact state at ``n`` comes from the slot's last own anchor (``anc[s] -
+    ANCHOR``) in float64 steps, the float32 state restarts from it."""
+    j0 = bctl[0]
+    g0 = gB[s, 0]
+    g1 = gB[s, 1]
+    d = n - (anc[s] - ANCHOR)
+    for m in range(nm):
+        j = j0 + m
+        pr = pre[s, m]
+        pi = pim[s, m]
+        zr = sre[s, m]
+        zi = sim[s, m]
+        for _ in range(d):
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+        # p^TICK by squaring (TICK = 2^5)
+        ar = pr
+        ai = pi
+        for _ in range(5):
+            t = ar * ar - ai * ai
+            ai = 2.0 * ar * ai
+            ar = t
+        bf[0, j] = q32[s, 0, m]
+        bf[1, j] = q32[s, 1, m]
+        bf[2, j] = zr
+        bf[3, j] = zi
+        bf[4, j] = w[s, m] * g0
+        bf[5, j] = w[s, m] * g1
+        bd[0, j] = zr
+        bd[1, j] = zi
+        bd[2, j] = ar
+        bd[3, j] = ai
+        bsl[j] = s
+    inb[s] = j0
+    bctl[0] = j0 + nm
+
+
+@njit(cache=True, nogil=True)
+def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl, inb):
+    """Take slot ``s``'s modes out of the steady bank at sample ``n``: its exact float64
+    state at ``n`` (from the bank's last anchor ``bctl[2]``, in float64 steps) goes back to
+    the slot, which runs the exact path up to its own next anchor (then float32 again); the
+    bank keeps a hole until it is compacted."""
+    j0 = inb[s]
+    d = n - bctl[2]
+    for m in range(nmod[s]):
+        j = j0 + m
+        pr = pre[s, m]
+        pi = pim[s, m]
+        zr = bd[0, j]
+        zi = bd[1, j]
+        for _ in range(d):
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+        sre[s, m] = zr
+        sim[s, m] = zi
+        for r in range(BANK_ROWS32):
+            bf[r, j] = 0.0
+        for r in range(BANK_ROWS64):
+            bd[r, j] = 0.0
+        bsl[j] = -1
+    inb[s] = -1
+    bctl[1] += nmod[s]
+    on32[s] = False
+    anc[s] = t0[s] + ANCHOR * -(-(n - t0[s]) // ANCHOR)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _bank_anchor(n, bf, bd, bctl):
+    """Anchor of the whole bank at tick start ``n``: float64 state advances by ``p^TICK``,
+    float32 state restarts from it (holes are zeros and stay zeros)."""
+    for j in range(bctl[0]):
+        zr = bd[0, j]
+        zi = bd[1, j]
+        ar = bd[2, j]
+        ai = bd[3, j]
+        nr = zr * ar - zi * ai
+        ni = zr * ai + zi * ar
+        bd[0, j] = nr
+        bd[1, j] = ni
+        bf[2, j] = nr
+        bf[3, j] = ni
+    bctl[2] = n
+
+
+@njit(cache=True, nogil=True)
+def _bank_compact(bf, bd, bsl, bctl, inb):
+    """Close the holes of the bank (order of the remaining modes kept)."""
+    cnt = bctl[0]
+    k = 0
+    for j in range(cnt):
+        s = bsl[j]
+        if s < 0:
+            continue
+        if inb[s] == j:
+            inb[s] = k
+        if k != j:
+            for r in range(BANK_ROWS32):
+                bf[r, k] = bf[r, j]
+            for r in range(BANK_ROWS64):
+                bd[r, k] = bd[r, j]
+            bsl[k] = s
+        k += 1
+    for j in range(k, cnt):
+        for r in range(BANK_ROWS32):
+            bf[r, j] = 0.0
+        for r in range(BANK_ROWS64):
+            bd[r, j] = 0.0
+        bsl[j] = -1
+    bctl[0] = k
+    bctl[1] = 0
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _bank_render(a, b, base, bf, cnt, out, nch):
+    """Steady bank over absolute samples [a, b): one long loop over all its modes, in chunks
+    of :data:`BANK_CHUNK` (state in L1 over the range), :data:`STEP` samples per pass."""
+    pr_ = bf[0]
+    pi_ = bf[1]
+    zr_ = bf[2]
+    zi_ = bf[3]
+    wl_ = bf[4]
+    wr_ = bf[5]
+    o0 = out[0, 0]
+    o1 = out[0, 1] if nch > 1 else out[0, 0]
+    for c0 in range(0, cnt, BANK_CHUNK):
+        c1 = min(cnt, c0 + BANK_CHUNK)
+        n = a
+        while n + STEP <= b:
+            l0 = np.float32(0.0)
+            l1 = np.float32(0.0)
+            l2 = np.float32(0.0)
+            l3 = np.float32(0.0)
+            r0 = np.float32(0.0)
+            r1 = np.float32(0.0)
+            r2 = np.float32(0.0)
+            r3 = np.float32(0.0)
+            for m in range(c0, c1):
+                pr = pr_[m]
+                pi = pi_[m]
+                wl = wl_[m]
+                wr = wr_[m]
+                zr = zr_[m]
+                zi = zi_[m]
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l0 += wl * zi
+                r0 += wr * zi
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l1 += wl * zi
+                r1 += wr * zi
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l2 += wl * zi
+                r2 += wr * zi
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l3 += wl * zi
+                r3 += wr * zi
+                zr_[m] = zr
+                zi_[m] = zi
+            i = n - base
+            o0[i] += l0
+            o0[i + 1] += l1
+            o0[i + 2] += l2
+            o0[i + 3] += l3
+            if nch > 1:
+                o1[i] += r0
+                o1[i + 1] += r1
+                o1[i + 2] += r2
+                o1[i + 3] += r3
+            n += STEP
+        while n < b:
+            l0 = np.float32(0.0)
+            r0 = np.float32(0.0)
+            for m in range(c0, c1):
+                pr = pr_[m]
+                pi = pi_[m]
+                zr = zr_[m]
+                zi = zi_[m]
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr_[m] = t
+                zi_[m] = zi
+                l0 += wl_[m] * zi
+                r0 += wr_[m] * zi
+            i = n - base
+            o0[i] += l0
+            if nch > 1:
+                o1[i] += r0
+            n += 1
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist, ybuf, q32, pa, anc, on32, use32, mhist):
+                 freelist, ybuf, q32, pa, anc, on32, use32, mhist, bf, bd, bsl, bctl, inb):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -315,11 +526,26 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
     ybuf : float64 (TICK,)
         Scratch for one slot's samples of one tick.
     q32, pa, anc, on32 : float32 (S, 5, M), float64 (S, 2, M), int64 (S,), bool (S,)
-        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample; path flag.
+        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample (a multiple
+        of ``ANCHOR``); path flag.
     use32 : bool
-        Use the float32 path for free-ringing modes (else float64 throughout).
+        Use the float32 path for free-ringing modes (else float64 throughout, no bank).
     mhist : float64 (>= count // TICK + 2, 6)
         Scratch: the controls of each tick of the call.
+    bf, bd, bsl, bctl, inb : float32 (6, B), float64 (4, B), int64 (B,), int64 (3,), int64 (S,)
+        Steady bank: float32 rows, float64 rows, owner slot of each entry (-1: hole),
+        [entries used, holes, last anchor sample], first bank entry of each slot (-1: not in
+        the bank). ``B`` >= ``bctl[0]`` + the modes of every active slot.
+
+    Notes
+    -----
+    Ticks are rendered in order. At a tick start: on an anchor (multiple of ``ANCHOR``) the
+    bank re-anchors; slots leave the bank when their controls moved (edits arrive between
+    calls, so they are checked at the first tick of a call), when the poles change, or at the
+    last anchor before their end; the bank is compacted when half of it is holes. Then every
+    slot outside the bank renders the tick (a free-ringing slot with steady gains enters the
+    bank at an anchor), then the bank. Every decision depends only on absolute sample
+    positions, never on the block size.
     """
     nch = out.shape[1]
     nbus = out.shape[0]
@@ -350,15 +576,39 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         mhist[k, 3] = mac_prev[0]
         mhist[k, 4] = (mac_prev[1] - mac_prev[0]) / TICK
         n = min(end, tick0 + TICK)
-    # 2. slot by slot (its state stays in cache); slots do not interact, so this gives the
-    #    same samples as going tick by tick
-    for ia in range(ictl[0]):
-        s = active[ia]
-        n = out0
-        while n < end:
-            tick0 = (n // TICK) * TICK
-            k = (tick0 - first) // TICK
-            seg_end = min(end, tick0 + TICK)
+    # 2. tick by tick: bank upkeep, slots outside the bank, then the bank
+    n = out0
+    while n < end:
+        tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        seg_end = min(end, tick0 + TICK)
+        at_anchor = use32 and n == tick0 and tick0 % ANCHOR == 0
+        if n == tick0:
+            if use32 and bctl[0] > 0:
+                _bank_anchor(tick0, bf, bd, bctl)
+            else:
+                bctl[2] = tick0
+            pole = mhist[k, 5] != 0.0
+            if bctl[0] > 0 and (pole or at_anchor or n == out0):
+                for ia in range(ictl[0]):
+                    s = active[ia]
+                    if inb[s] < 0:
+                        continue
+                    go = pole or kill[s] or room[s] >= 0
+                    if n == out0:  # edits arrive between calls
+                        go = go or gB[s, 0] != gT[s, 0] or gB[s, 1] != gT[s, 1] \
+                            or gA[s, 0] != gB[s, 0] or gA[s, 1] != gB[s, 1]
+                    if at_anchor and t0[s] + life_b[s] <= tick0 + ANCHOR:
+                        go = True
+                    if go:
+                        bank_leave(s, tick0, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd,
+                                   bsl, bctl, inb)
+            if at_anchor and bctl[1] > 0 and 2 * bctl[1] >= bctl[0]:
+                _bank_compact(bf, bd, bsl, bctl, inb)
+        for ia in range(ictl[0]):
+            s = active[ia]
+            if inb[s] >= 0:
+                continue
             if n == tick0:  # the slot's controls move one tick
                 if mhist[k, 5] != 0.0:
                     slot_to_f64(s, nmod, sre, sim, q32, on32)
@@ -369,6 +619,15 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                     gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
                 sA[s] = sB[s]
                 sB[s] = _smooth(sB[s], sT[s], alpha)
+                # free-ringing with steady controls: join the bank at this anchor
+                if (use32 and on32[s] and nmod[s] > 0 and mhist[k, 5] == 0.0
+                        and room[s] < 0 and not kill[s]
+                        and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
+                        and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
+                        and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
+                    _bank_enter(s, tick0, nmod[s], q32, pre, pim, sre, sim, anc, w, gB, bf, bd,
+                                bsl, bctl, inb)
+                    continue
             a = max(n, t0[s])
             b = min(seg_end, t0[s] + life_b[s])
             if a < b:
@@ -393,7 +652,9 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                 _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
                          (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
                          (sB[s] - sa) * inv, room[s], nch)
-            n = seg_end
+        if bctl[0] > 0:
+            _bank_render(n, seg_end, base, bf, bctl[0], out, nch)
+        n = seg_end
     # 3. master gain ramp of every tick
     n = out0
     while n < end:
@@ -417,6 +678,9 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                 and gB[s, 1] == 0.0:
             dead = True
         if dead:
+            if inb[s] >= 0:
+                bank_leave(s, end, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
+                           inb)
             freelist[ictl[1]] = s
             ictl[1] += 1
         else:
@@ -488,7 +752,13 @@ def warm_kernels() -> None:
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
                  np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
                  np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
-                 np.zeros(S, np.bool_), True, f((8, 6)))
+                 np.zeros(S, np.bool_), True, f((8, 6)), np.zeros((BANK_ROWS32, 8), np.float32),
+                 f((BANK_ROWS64, 8)), np.full(8, -1, np.int64), np.zeros(3, np.int64),
+                 np.full(S, -1, np.int64))
+    bank_leave(0, 0, i64.copy(), np.zeros(S, np.int64), f((S, M)), f((S, M)), f((S, M)),
+               f((S, M)), i64.copy(), np.zeros(S, np.bool_),
+               np.zeros((BANK_ROWS32, 8), np.float32), f((BANK_ROWS64, 8)),
+               np.full(8, -1, np.int64), np.zeros(3, np.int64), np.zeros(S, np.int64))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
