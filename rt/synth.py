@@ -240,15 +240,17 @@ class StreamingSynth:
         self._cap = cap
 
     def _alloc_bank(self, cap: int) -> None:
+        # chunk-major (chunks, rows, BANK_CHUNK): the kernels' mode loops start at 0
         old = getattr(self, "_bf", None)
-        bf = np.zeros((K.BANK_ROWS32, cap), np.float32)
-        bd = np.zeros((K.BANK_ROWS64, cap))
-        bsl = np.full(cap, -1, np.int64)
+        ch = -(-cap // K.BANK_CHUNK)
+        bf = np.zeros((ch, K.BANK_ROWS32, K.BANK_CHUNK), np.float32)
+        bd = np.zeros((ch, K.BANK_ROWS64, K.BANK_CHUNK))
+        bsl = np.full(ch * K.BANK_CHUNK, -1, np.int64)
         if old is not None:
-            u = int(self._bctl[0])
-            bf[:, :u] = self._bf[:, :u]
-            bd[:, :u] = self._bd[:, :u]
-            bsl[:u] = self._bsl[:u]
+            oc = old.shape[0]
+            bf[:oc] = old
+            bd[:oc] = self._bd
+            bsl[: self._bsl.size] = self._bsl
         self._bf, self._bd, self._bsl = bf, bd, bsl
 
     def _evict(self, slots: np.ndarray) -> None:
@@ -967,7 +969,7 @@ class StreamingSynth:
         na = int(self._ictl[0])
         if self._use32 and na:
             need = int(self._bctl[0]) + int(self._nmod[self._active[:na]].sum())
-            if need > self._bf.shape[1]:
+            if need > self._bsl.size:
                 self._alloc_bank(1 << int(math.ceil(math.log2(need))))
         K.render_block(self._out, oi, n0, n1 - n0, self._active, self._ictl, self._mac_cur,
                        self._mac_tgt, self._mac_prev, self._alpha, self._t0, self._life,

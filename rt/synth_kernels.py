@@ -328,16 +328,16 @@ def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl
             t = ar * ar - ai * ai
             ai = 2.0 * ar * ai
             ar = t
-        bf[0, j] = q32[s, 0, m]
-        bf[1, j] = q32[s, 1, m]
-        bf[2, j] = zr
-        bf[3, j] = zi
-        bf[4, j] = w[s, m] * g0
-        bf[5, j] = w[s, m] * g1
-        bd[0, j] = zr
-        bd[1, j] = zi
-        bd[2, j] = ar
-        bd[3, j] = ai
+        bf[j // BANK_CHUNK, 0, j % BANK_CHUNK] = q32[s, 0, m]
+        bf[j // BANK_CHUNK, 1, j % BANK_CHUNK] = q32[s, 1, m]
+        bf[j // BANK_CHUNK, 2, j % BANK_CHUNK] = zr
+        bf[j // BANK_CHUNK, 3, j % BANK_CHUNK] = zi
+        bf[j // BANK_CHUNK, 4, j % BANK_CHUNK] = w[s, m] * g0
+        bf[j // BANK_CHUNK, 5, j % BANK_CHUNK] = w[s, m] * g1
+        bd[j // BANK_CHUNK, 0, j % BANK_CHUNK] = zr
+        bd[j // BANK_CHUNK, 1, j % BANK_CHUNK] = zi
+        bd[j // BANK_CHUNK, 2, j % BANK_CHUNK] = ar
+        bd[j // BANK_CHUNK, 3, j % BANK_CHUNK] = ai
         bsl[j] = s
     inb[s] = j0
     bctl[0] = j0 + nm
@@ -355,8 +355,8 @@ def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
         j = j0 + m
         pr = pre[s, m]
         pi = pim[s, m]
-        zr = bd[0, j]
-        zi = bd[1, j]
+        zr = bd[j // BANK_CHUNK, 0, j % BANK_CHUNK]
+        zi = bd[j // BANK_CHUNK, 1, j % BANK_CHUNK]
         for _ in range(d):
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
@@ -364,9 +364,9 @@ def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
         sre[s, m] = zr
         sim[s, m] = zi
         for r in range(BANK_ROWS32):
-            bf[r, j] = 0.0
+            bf[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
         for r in range(BANK_ROWS64):
-            bd[r, j] = 0.0
+            bd[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
         bsl[j] = -1
     inb[s] = -1
     bctl[1] += nmod[s]
@@ -378,17 +378,19 @@ def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
 def _bank_anchor(n, bf, bd, bctl):
     """Anchor of the whole bank at tick start ``n``: float64 state advances by ``p^TICK``,
     float32 state restarts from it (holes are zeros and stay zeros)."""
-    for j in range(bctl[0]):
-        zr = bd[0, j]
-        zi = bd[1, j]
-        ar = bd[2, j]
-        ai = bd[3, j]
-        nr = zr * ar - zi * ai
-        ni = zr * ai + zi * ar
-        bd[0, j] = nr
-        bd[1, j] = ni
-        bf[2, j] = nr
-        bf[3, j] = ni
+    cnt = bctl[0]
+    for c in range((cnt + BANK_CHUNK - 1) // BANK_CHUNK):
+        for m in range(min(BANK_CHUNK, cnt - c * BANK_CHUNK)):
+            zr = bd[c, 0, m]
+            zi = bd[c, 1, m]
+            ar = bd[c, 2, m]
+            ai = bd[c, 3, m]
+            nr = zr * ar - zi * ai
+            ni = zr * ai + zi * ar
+            bd[c, 0, m] = nr
+            bd[c, 1, m] = ni
+            bf[c, 2, m] = nr
+            bf[c, 3, m] = ni
     bctl[2] = n
 
 
@@ -405,16 +407,16 @@ def _bank_compact(bf, bd, bsl, bctl, inb):
             inb[s] = k
         if k != j:
             for r in range(BANK_ROWS32):
-                bf[r, k] = bf[r, j]
+                bf[k // BANK_CHUNK, r, k % BANK_CHUNK] = bf[j // BANK_CHUNK, r, j % BANK_CHUNK]
             for r in range(BANK_ROWS64):
-                bd[r, k] = bd[r, j]
+                bd[k // BANK_CHUNK, r, k % BANK_CHUNK] = bd[j // BANK_CHUNK, r, j % BANK_CHUNK]
             bsl[k] = s
         k += 1
     for j in range(k, cnt):
         for r in range(BANK_ROWS32):
-            bf[r, j] = 0.0
+            bf[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
         for r in range(BANK_ROWS64):
-            bd[r, j] = 0.0
+            bd[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
         bsl[j] = -1
     bctl[0] = k
     bctl[1] = 0
@@ -422,18 +424,14 @@ def _bank_compact(bf, bd, bsl, bctl, inb):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _bank_render(a, b, base, bf, cnt, out, nch):
-    """Steady bank over absolute samples [a, b): one long loop over all its modes, in chunks
-    of :data:`BANK_CHUNK` (state in L1 over the range), :data:`STEP` samples per pass."""
-    pr_ = bf[0]
-    pi_ = bf[1]
-    zr_ = bf[2]
-    zi_ = bf[3]
-    wl_ = bf[4]
-    wr_ = bf[5]
+    """Steady bank over absolute samples [a, b): one long loop over all its modes, chunk by
+    chunk (:data:`BANK_CHUNK` modes, state in L1 over the range), :data:`STEP` samples per
+    pass. (Chunks are the first axis and the mode loop starts at 0: that is what lets LLVM
+    vectorize it.)"""
     o0 = out[0, 0]
     o1 = out[0, 1] if nch > 1 else out[0, 0]
-    for c0 in range(0, cnt, BANK_CHUNK):
-        c1 = min(cnt, c0 + BANK_CHUNK)
+    for c in range((cnt + BANK_CHUNK - 1) // BANK_CHUNK):
+        nm = min(BANK_CHUNK, cnt - c * BANK_CHUNK)
         n = a
         while n + STEP <= b:
             l0 = np.float32(0.0)
@@ -444,13 +442,13 @@ def _bank_render(a, b, base, bf, cnt, out, nch):
             r1 = np.float32(0.0)
             r2 = np.float32(0.0)
             r3 = np.float32(0.0)
-            for m in range(c0, c1):
-                pr = pr_[m]
-                pi = pi_[m]
-                wl = wl_[m]
-                wr = wr_[m]
-                zr = zr_[m]
-                zi = zi_[m]
+            for m in range(nm):
+                pr = bf[c, 0, m]
+                pi = bf[c, 1, m]
+                zr = bf[c, 2, m]
+                zi = bf[c, 3, m]
+                wl = bf[c, 4, m]
+                wr = bf[c, 5, m]
                 t = pr * zr - pi * zi
                 zi = pr * zi + pi * zr
                 zr = t
@@ -471,8 +469,8 @@ def _bank_render(a, b, base, bf, cnt, out, nch):
                 zr = t
                 l3 += wl * zi
                 r3 += wr * zi
-                zr_[m] = zr
-                zi_[m] = zi
+                bf[c, 2, m] = zr
+                bf[c, 3, m] = zi
             i = n - base
             o0[i] += l0
             o0[i + 1] += l1
@@ -487,17 +485,17 @@ def _bank_render(a, b, base, bf, cnt, out, nch):
         while n < b:
             l0 = np.float32(0.0)
             r0 = np.float32(0.0)
-            for m in range(c0, c1):
-                pr = pr_[m]
-                pi = pi_[m]
-                zr = zr_[m]
-                zi = zi_[m]
+            for m in range(nm):
+                pr = bf[c, 0, m]
+                pi = bf[c, 1, m]
+                zr = bf[c, 2, m]
+                zi = bf[c, 3, m]
                 t = pr * zr - pi * zi
                 zi = pr * zi + pi * zr
-                zr_[m] = t
-                zi_[m] = zi
-                l0 += wl_[m] * zi
-                r0 += wr_[m] * zi
+                bf[c, 2, m] = t
+                bf[c, 3, m] = zi
+                l0 += bf[c, 4, m] * zi
+                r0 += bf[c, 5, m] * zi
             i = n - base
             o0[i] += l0
             if nch > 1:
@@ -732,6 +730,13 @@ def ring_add(ring, start, src, first):
             ring[c, (start + i) % cap] += src[c, i]
 
 
+def _bank_scratch() -> tuple:
+    """An empty one-chunk bank: ``bf, bd, bsl, bctl``."""
+    return (np.zeros((1, BANK_ROWS32, BANK_CHUNK), np.float32),
+            np.zeros((1, BANK_ROWS64, BANK_CHUNK)), np.full(BANK_CHUNK, -1, np.int64),
+            np.zeros(3, np.int64))
+
+
 def warm_kernels() -> None:
     """Compile (or load from cache) every kernel by running it once on tiny inputs."""
     S, M = 2, 64
@@ -752,13 +757,11 @@ def warm_kernels() -> None:
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
                  np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
                  np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
-                 np.zeros(S, np.bool_), True, f((8, 6)), np.zeros((BANK_ROWS32, 8), np.float32),
-                 f((BANK_ROWS64, 8)), np.full(8, -1, np.int64), np.zeros(3, np.int64),
+                 np.zeros(S, np.bool_), True, f((8, 6)), *_bank_scratch(),
                  np.full(S, -1, np.int64))
     bank_leave(0, 0, i64.copy(), np.zeros(S, np.int64), f((S, M)), f((S, M)), f((S, M)),
-               f((S, M)), i64.copy(), np.zeros(S, np.bool_),
-               np.zeros((BANK_ROWS32, 8), np.float32), f((BANK_ROWS64, 8)),
-               np.full(8, -1, np.int64), np.zeros(3, np.int64), np.zeros(S, np.int64))
+               f((S, M)), i64.copy(), np.zeros(S, np.bool_), *_bank_scratch(),
+               np.zeros(S, np.int64))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
