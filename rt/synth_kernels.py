@@ -374,26 +374,6 @@ def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
     anc[s] = t0[s] + ANCHOR * -(-(n - t0[s]) // ANCHOR)
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _bank_anchor(n, bf, bd, bctl):
-    """Anchor of the whole bank at tick start ``n``: float64 state advances by ``p^TICK``,
-    float32 state restarts from it (holes are zeros and stay zeros)."""
-    cnt = bctl[0]
-    for c in range((cnt + BANK_CHUNK - 1) // BANK_CHUNK):
-        for m in range(min(BANK_CHUNK, cnt - c * BANK_CHUNK)):
-            zr = bd[c, 0, m]
-            zi = bd[c, 1, m]
-            ar = bd[c, 2, m]
-            ai = bd[c, 3, m]
-            nr = zr * ar - zi * ai
-            ni = zr * ai + zi * ar
-            bd[c, 0, m] = nr
-            bd[c, 1, m] = ni
-            bf[c, 2, m] = nr
-            bf[c, 3, m] = ni
-    bctl[2] = n
-
-
 @njit(cache=True, nogil=True)
 def _bank_compact(bf, bd, bsl, bctl, inb):
     """Close the holes of the bank (order of the remaining modes kept)."""
@@ -423,11 +403,17 @@ def _bank_compact(bf, bd, bsl, bctl, inb):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _bank_render(a, b, base, bf, cnt, out, nch):
+def _bank_render(a, b, base, bf, bd, bctl, out, nch):
     """Steady bank over absolute samples [a, b): one long loop over all its modes, chunk by
     chunk (:data:`BANK_CHUNK` modes, state in L1 over the range), :data:`STEP` samples per
     pass. (Chunks are the first axis and the mode loop starts at 0: that is what lets LLVM
-    vectorize it.)"""
+    vectorize it.)
+
+    When ``b`` ends a tick, each chunk is then re-anchored while in cache: its float64 state
+    advances by ``p^TICK`` and the float32 state restarts from it (``bctl[2] = b``; holes are
+    zeros and stay zeros)."""
+    cnt = bctl[0]
+    anchor = b % TICK == 0
     o0 = out[0, 0]
     o1 = out[0, 1] if nch > 1 else out[0, 0]
     for c in range((cnt + BANK_CHUNK - 1) // BANK_CHUNK):
@@ -501,6 +487,20 @@ def _bank_render(a, b, base, bf, cnt, out, nch):
             if nch > 1:
                 o1[i] += r0
             n += 1
+        if anchor:
+            for m in range(nm):
+                zr = bd[c, 0, m]
+                zi = bd[c, 1, m]
+                ar = bd[c, 2, m]
+                ai = bd[c, 3, m]
+                nr = zr * ar - zi * ai
+                ni = zr * ai + zi * ar
+                bd[c, 0, m] = nr
+                bd[c, 1, m] = ni
+                bf[c, 2, m] = nr
+                bf[c, 3, m] = ni
+    if anchor:
+        bctl[2] = b
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -537,13 +537,14 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
 
     Notes
     -----
-    Ticks are rendered in order. At a tick start: on an anchor (multiple of ``ANCHOR``) the
-    bank re-anchors; slots leave the bank when their controls moved (edits arrive between
-    calls, so they are checked at the first tick of a call), when the poles change, or at the
-    last anchor before their end; the bank is compacted when half of it is holes. Then every
-    slot outside the bank renders the tick (a free-ringing slot with steady gains enters the
-    bank at an anchor), then the bank. Every decision depends only on absolute sample
-    positions, never on the block size.
+    Ticks are rendered in order. At a tick start, slots leave the bank when their controls
+    moved (edits arrive between calls, so they are checked at a call's first tick), when the
+    poles change, or (checked every ``ANCHOR`` samples) when their end is near; every
+    ``ANCHOR`` samples the bank is compacted if half of it is holes. Then every slot outside
+    the bank renders the tick (a free-ringing slot with steady controls joins the bank
+    instead), then the bank, which re-anchors at the tick's end. Every decision depends only
+    on absolute sample positions, never on the block size, and translating a score by whole
+    ticks (a loop of whole ticks) gives the same arithmetic.
     """
     nch = out.shape[1]
     nbus = out.shape[0]
@@ -582,10 +583,6 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         seg_end = min(end, tick0 + TICK)
         at_anchor = use32 and n == tick0 and tick0 % ANCHOR == 0
         if n == tick0:
-            if use32 and bctl[0] > 0:
-                _bank_anchor(tick0, bf, bd, bctl)
-            else:
-                bctl[2] = tick0
             pole = mhist[k, 5] != 0.0
             if bctl[0] > 0 and (pole or at_anchor or n == out0):
                 for ia in range(ictl[0]):
@@ -651,7 +648,9 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                          (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
                          (sB[s] - sa) * inv, room[s], nch)
         if bctl[0] > 0:
-            _bank_render(n, seg_end, base, bf, bctl[0], out, nch)
+            _bank_render(n, seg_end, base, bf, bd, bctl, out, nch)
+        elif seg_end % TICK == 0:
+            bctl[2] = seg_end
         n = seg_end
     # 3. master gain ramp of every tick
     n = out0
