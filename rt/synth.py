@@ -192,7 +192,7 @@ class StreamingSynth:
         self._bcursor = 0
         self._ictl = np.zeros(2, np.int64)  # [n active, n free]
         # steady bank (free-ringing modes of all atoms with steady controls, one long loop)
-        self._bctl = np.zeros(3, np.int64)  # [entries used, holes, last anchor sample]
+        self._bctl = np.zeros(3, np.int64)  # [entries used, unused, last anchor sample]
         self._alloc_bank(1024)
         self._alloc_slots(16)
         self.underruns_slots = 0
@@ -212,7 +212,7 @@ class StreamingSynth:
             "_gA": ((cap, 2), np.float64), "_gB": ((cap, 2), np.float64),
             "_gT": ((cap, 2), np.float64),
             "_anc": ((cap,), np.int64), "_on32": ((cap,), np.bool_),
-            "_inb": ((cap,), np.int64),
+            "_inb": ((cap,), np.int64), "_bix": ((cap, M), np.int64),
             "_q32": ((cap, 5, M), np.float32), "_pa": ((cap, 2, M), np.float64),
         }
         for name in ("_om0", "_lr0", "_w0", "_fc2", "_lg2", "_pre", "_pim", "_sre", "_sim",
@@ -245,12 +245,12 @@ class StreamingSynth:
         ch = -(-cap // K.BANK_CHUNK)
         bf = np.zeros((ch, K.BANK_ROWS32, K.BANK_CHUNK), np.float32)
         bd = np.zeros((ch, K.BANK_ROWS64, K.BANK_CHUNK))
-        bsl = np.full(ch * K.BANK_CHUNK, -1, np.int64)
+        bsl = np.full((2, ch * K.BANK_CHUNK), -1, np.int64)
         if old is not None:
             oc = old.shape[0]
             bf[:oc] = old
             bd[:oc] = self._bd
-            bsl[: self._bsl.size] = self._bsl
+            bsl[:, : self._bsl.shape[1]] = self._bsl
         self._bf, self._bd, self._bsl = bf, bd, bsl
 
     def _evict(self, slots: np.ndarray) -> None:
@@ -258,7 +258,7 @@ class StreamingSynth:
         for s in slots[self._inb[slots] >= 0]:
             K.bank_leave(int(s), self._kpos, self._t0, self._nmod, self._pre, self._pim,
                          self._sre, self._sim, self._anc, self._on32, self._bf, self._bd,
-                         self._bsl, self._bctl, self._inb)
+                         self._bsl, self._bctl, self._inb, self._bix)
 
     def _take_slot(self) -> int:
         if self._ictl[1] == 0:
@@ -969,7 +969,7 @@ class StreamingSynth:
         na = int(self._ictl[0])
         if self._use32 and na:
             need = int(self._bctl[0]) + int(self._nmod[self._active[:na]].sum())
-            if need > self._bsl.size:
+            if need > self._bsl.shape[1]:
                 self._alloc_bank(1 << int(math.ceil(math.log2(need))))
         K.render_block(self._out, oi, n0, n1 - n0, self._active, self._ictl, self._mac_cur,
                        self._mac_tgt, self._mac_prev, self._alpha, self._t0, self._life,
@@ -978,7 +978,8 @@ class StreamingSynth:
                        self._pim, self._sre, self._sim, self._w, self._gA, self._gB, self._gT,
                        self._room, self._sA, self._sB, self._sT, self._kill, self._free,
                        self._ybuf, self._q32, self._pa, self._anc, self._on32, self._use32,
-                       self._mhist, self._bf, self._bd, self._bsl, self._bctl, self._inb)
+                       self._mhist, self._bf, self._bd, self._bsl, self._bctl, self._inb,
+                       self._bix)
         self._kpos = n1
 
     # ------------------------------------------------------------------ offline helper

@@ -303,16 +303,18 @@ and pan); float64 ``zr, zi`` (exact state at the last anchor) and ``p^ANCHOR`` (
 
 
 @njit(cache=True, nogil=True)
-def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl, inb):
+def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl, inb, bix):
     """Append slot ``s``'s modes to the steady bank at tick start ``n`` (float32 path, burst
     over): the exact state at ``n`` comes from the slot's last own anchor (``anc[s] -
-    ANCHOR``) in float64 steps, the float32 state restarts from it."""
+    ANCHOR``, at most a tick earlier) in float64 steps, the float32 state restarts from it."""
     j0 = bctl[0]
     g0 = gB[s, 0]
     g1 = gB[s, 1]
     d = n - (anc[s] - ANCHOR)
     for m in range(nm):
         j = j0 + m
+        c = j // BANK_CHUNK
+        i = j % BANK_CHUNK
         pr = pre[s, m]
         pi = pim[s, m]
         zr = sre[s, m]
@@ -328,78 +330,66 @@ def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl
             t = ar * ar - ai * ai
             ai = 2.0 * ar * ai
             ar = t
-        bf[j // BANK_CHUNK, 0, j % BANK_CHUNK] = q32[s, 0, m]
-        bf[j // BANK_CHUNK, 1, j % BANK_CHUNK] = q32[s, 1, m]
-        bf[j // BANK_CHUNK, 2, j % BANK_CHUNK] = zr
-        bf[j // BANK_CHUNK, 3, j % BANK_CHUNK] = zi
-        bf[j // BANK_CHUNK, 4, j % BANK_CHUNK] = w[s, m] * g0
-        bf[j // BANK_CHUNK, 5, j % BANK_CHUNK] = w[s, m] * g1
-        bd[j // BANK_CHUNK, 0, j % BANK_CHUNK] = zr
-        bd[j // BANK_CHUNK, 1, j % BANK_CHUNK] = zi
-        bd[j // BANK_CHUNK, 2, j % BANK_CHUNK] = ar
-        bd[j // BANK_CHUNK, 3, j % BANK_CHUNK] = ai
-        bsl[j] = s
-    inb[s] = j0
+        bf[c, 0, i] = q32[s, 0, m]
+        bf[c, 1, i] = q32[s, 1, m]
+        bf[c, 2, i] = zr
+        bf[c, 3, i] = zi
+        bf[c, 4, i] = w[s, m] * g0
+        bf[c, 5, i] = w[s, m] * g1
+        bd[c, 0, i] = zr
+        bd[c, 1, i] = zi
+        bd[c, 2, i] = ar
+        bd[c, 3, i] = ai
+        bsl[0, j] = s
+        bsl[1, j] = m
+        bix[s, m] = j
+    inb[s] = 1
     bctl[0] = j0 + nm
 
 
 @njit(cache=True, nogil=True)
-def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl, inb):
+def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl, inb, bix):
     """Take slot ``s``'s modes out of the steady bank at sample ``n``: its exact float64
     state at ``n`` (from the bank's last anchor ``bctl[2]``, in float64 steps) goes back to
-    the slot, which runs the exact path up to its own next anchor (then float32 again); the
-    bank keeps a hole until it is compacted."""
-    j0 = inb[s]
+    the slot, which runs the exact path up to its own next anchor (then float32 again). The
+    bank's last entries move into the freed places, so it stays dense."""
     d = n - bctl[2]
     for m in range(nmod[s]):
-        j = j0 + m
+        j = bix[s, m]
+        c = j // BANK_CHUNK
+        i = j % BANK_CHUNK
         pr = pre[s, m]
         pi = pim[s, m]
-        zr = bd[j // BANK_CHUNK, 0, j % BANK_CHUNK]
-        zi = bd[j // BANK_CHUNK, 1, j % BANK_CHUNK]
+        zr = bd[c, 0, i]
+        zi = bd[c, 1, i]
         for _ in range(d):
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
             zr = t
         sre[s, m] = zr
         sim[s, m] = zi
+        last = bctl[0] - 1
+        cl = last // BANK_CHUNK
+        il = last % BANK_CHUNK
+        if j != last:
+            for r in range(BANK_ROWS32):
+                bf[c, r, i] = bf[cl, r, il]
+            for r in range(BANK_ROWS64):
+                bd[c, r, i] = bd[cl, r, il]
+            so = bsl[0, last]
+            mo = bsl[1, last]
+            bsl[0, j] = so
+            bsl[1, j] = mo
+            bix[so, mo] = j
         for r in range(BANK_ROWS32):
-            bf[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
+            bf[cl, r, il] = 0.0
         for r in range(BANK_ROWS64):
-            bd[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
-        bsl[j] = -1
+            bd[cl, r, il] = 0.0
+        bsl[0, last] = -1
+        bctl[0] = last
     inb[s] = -1
-    bctl[1] += nmod[s]
     on32[s] = False
     anc[s] = t0[s] + ANCHOR * -(-(n - t0[s]) // ANCHOR)
-
-
-@njit(cache=True, nogil=True)
-def _bank_compact(bf, bd, bsl, bctl, inb):
-    """Close the holes of the bank (order of the remaining modes kept)."""
-    cnt = bctl[0]
-    k = 0
-    for j in range(cnt):
-        s = bsl[j]
-        if s < 0:
-            continue
-        if inb[s] == j:
-            inb[s] = k
-        if k != j:
-            for r in range(BANK_ROWS32):
-                bf[k // BANK_CHUNK, r, k % BANK_CHUNK] = bf[j // BANK_CHUNK, r, j % BANK_CHUNK]
-            for r in range(BANK_ROWS64):
-                bd[k // BANK_CHUNK, r, k % BANK_CHUNK] = bd[j // BANK_CHUNK, r, j % BANK_CHUNK]
-            bsl[k] = s
-        k += 1
-    for j in range(k, cnt):
-        for r in range(BANK_ROWS32):
-            bf[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
-        for r in range(BANK_ROWS64):
-            bd[j // BANK_CHUNK, r, j % BANK_CHUNK] = 0.0
-        bsl[j] = -1
-    bctl[0] = k
-    bctl[1] = 0
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -410,8 +400,7 @@ def _bank_render(a, b, base, bf, bd, bctl, out, nch):
     vectorize it.)
 
     When ``b`` ends a tick, each chunk is then re-anchored while in cache: its float64 state
-    advances by ``p^TICK`` and the float32 state restarts from it (``bctl[2] = b``; holes are
-    zeros and stay zeros)."""
+    advances by ``p^TICK`` and the float32 state restarts from it (``bctl[2] = b``)."""
     cnt = bctl[0]
     anchor = b % TICK == 0
     o0 = out[0, 0]
@@ -507,7 +496,8 @@ def _bank_render(a, b, base, bf, bd, bctl, out, nch):
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist, ybuf, q32, pa, anc, on32, use32, mhist, bf, bd, bsl, bctl, inb):
+                 freelist, ybuf, q32, pa, anc, on32, use32, mhist, bf, bd, bsl, bctl, inb,
+                 bix):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -530,17 +520,19 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         Use the float32 path for free-ringing modes (else float64 throughout, no bank).
     mhist : float64 (>= count // TICK + 2, 6)
         Scratch: the controls of each tick of the call.
-    bf, bd, bsl, bctl, inb : float32 (6, B), float64 (4, B), int64 (B,), int64 (3,), int64 (S,)
-        Steady bank: float32 rows, float64 rows, owner slot of each entry (-1: hole),
-        [entries used, holes, last anchor sample], first bank entry of each slot (-1: not in
-        the bank). ``B`` >= ``bctl[0]`` + the modes of every active slot.
+    bf, bd, bsl, bctl, inb, bix : float32 (C, 6, BANK_CHUNK), float64 (C, 4, BANK_CHUNK),
+            int64 (2, B), int64 (3,), int64 (S,), int64 (S, M)
+        Steady bank (entry ``j`` at ``[j // BANK_CHUNK, :, j % BANK_CHUNK]``): float32 rows,
+        float64 rows, slot and mode of each entry, [entries used, unused, last anchor sample
+        (a tick end)], whether each slot is in the bank (>= 0), bank entry of each slot's
+        modes. ``B = C * BANK_CHUNK`` >= ``bctl[0]`` + the modes of every active slot.
 
     Notes
     -----
     Ticks are rendered in order. At a tick start, slots leave the bank when their controls
     moved (edits arrive between calls, so they are checked at a call's first tick), when the
-    poles change, or (checked every ``ANCHOR`` samples) when their end is near; every
-    ``ANCHOR`` samples the bank is compacted if half of it is holes. Then every slot outside
+    poles change, or (checked every ``ANCHOR`` samples) when their end is near (the bank's
+    last entries move into their places). Then every slot outside
     the bank renders the tick (a free-ringing slot with steady controls joins the bank
     instead), then the bank, which re-anchors at the tick's end. Every decision depends only
     on absolute sample positions, never on the block size, and translating a score by whole
@@ -597,9 +589,7 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                         go = True
                     if go:
                         bank_leave(s, tick0, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd,
-                                   bsl, bctl, inb)
-            if at_anchor and bctl[1] > 0 and 2 * bctl[1] >= bctl[0]:
-                _bank_compact(bf, bd, bsl, bctl, inb)
+                                   bsl, bctl, inb, bix)
         for ia in range(ictl[0]):
             s = active[ia]
             if inb[s] >= 0:
@@ -616,12 +606,13 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                 sB[s] = _smooth(sB[s], sT[s], alpha)
                 # free-ringing with steady controls: join the bank at this anchor
                 if (use32 and on32[s] and nmod[s] > 0 and mhist[k, 5] == 0.0
+                        and tick0 - (anc[s] - ANCHOR) <= TICK
                         and room[s] < 0 and not kill[s]
                         and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
                         and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
                         and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
                     _bank_enter(s, tick0, nmod[s], q32, pre, pim, sre, sim, anc, w, gB, bf, bd,
-                                bsl, bctl, inb)
+                                bsl, bctl, inb, bix)
                     continue
             a = max(n, t0[s])
             b = min(seg_end, t0[s] + life_b[s])
@@ -677,7 +668,7 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         if dead:
             if inb[s] >= 0:
                 bank_leave(s, end, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
-                           inb)
+                           inb, bix)
             freelist[ictl[1]] = s
             ictl[1] += 1
         else:
@@ -732,7 +723,7 @@ def ring_add(ring, start, src, first):
 def _bank_scratch() -> tuple:
     """An empty one-chunk bank: ``bf, bd, bsl, bctl``."""
     return (np.zeros((1, BANK_ROWS32, BANK_CHUNK), np.float32),
-            np.zeros((1, BANK_ROWS64, BANK_CHUNK)), np.full(BANK_CHUNK, -1, np.int64),
+            np.zeros((1, BANK_ROWS64, BANK_CHUNK)), np.full((2, BANK_CHUNK), -1, np.int64),
             np.zeros(3, np.int64))
 
 
@@ -757,10 +748,10 @@ def warm_kernels() -> None:
                  np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
                  np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
                  np.zeros(S, np.bool_), True, f((8, 6)), *_bank_scratch(),
-                 np.full(S, -1, np.int64))
+                 np.full(S, -1, np.int64), np.zeros((S, M), np.int64))
     bank_leave(0, 0, i64.copy(), np.zeros(S, np.int64), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), i64.copy(), np.zeros(S, np.bool_), *_bank_scratch(),
-               np.zeros(S, np.int64))
+               np.zeros(S, np.int64), np.zeros((S, M), np.int64))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
