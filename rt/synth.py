@@ -300,6 +300,7 @@ class StreamingSynth:
         sr = float(self.sample_rate)
         n = len(res)
         self._cols = res.columns
+        self._bkeys: list[tuple] | None = None
         self._start_k = onset_sample(res.onset_s, sr)
         self._order = np.argsort(self._start_k, kind="stable")
         self._starts_sorted = self._start_k[self._order]
@@ -673,9 +674,14 @@ class StreamingSynth:
         self._prefetch_bursts(batch)
 
     def _burst_key(self, i: int) -> tuple:
-        c = self._cols
-        return (int(c["seed"][i]), float(c["attack_s"][i]), float(c["burst_shape"][i]),
-                float(c["noise_hz"][i]), float(c["noise_bw_hz"][i]))
+        if self._bkeys is None:  # every atom's burst parameters, as Python numbers, once
+            c = self._cols
+            self._bkeys = list(zip(c["seed"].astype(np.int64).tolist(),
+                                   c["attack_s"].astype(np.float64).tolist(),
+                                   c["burst_shape"].astype(np.float64).tolist(),
+                                   c["noise_hz"].astype(np.float64).tolist(),
+                                   c["noise_bw_hz"].astype(np.float64).tolist(), strict=True))
+        return self._bkeys[i]
 
     def _prefetch_bursts(self, batch: np.ndarray) -> None:
         """Compute the bursts of atoms ``batch`` that are not cached, in one batched pass."""
@@ -763,44 +769,45 @@ class StreamingSynth:
         """Start resonant atoms ``idx`` with local time 0 at output samples ``t0``."""
         if not idx.size:
             return
-        slots = np.array([self._take_slot() for _ in range(idx.size)], np.int64)
+        k = idx.size
+        while self._ictl[1] < k:
+            self._alloc_slots(self._cap * 2)
+        nf = int(self._ictl[1])
+        slots = self._free[nf - k : nf][::-1].copy()  # popped from the free stack's top
+        self._ictl[1] = nf - k
         self._slot_atom[slots] = idx
         self._fill_modes(slots, idx)
         now = self._kpos
-        for s, i, t in zip(slots, idx, t0, strict=True):
-            s = int(s)
-            b = self._burst(i)
-            L = b.size
-            d = max(0, now - int(t))
-            self._t0[s] = int(t)
-            self._blen[s] = L
-            self._tail[s] = self._tail_a[i]
-            self._life[s] = K.slot_life(L, int(self._tail_a[i]), self._mac_cur[K.MAC_DECAY])
-            self._sre[s] = 0.0
-            self._sim[s] = 0.0
-            self._on32[s] = False
-            self._anc[s] = int(t) + K.ANCHOR * -(-d // K.ANCHOR)
-            self._inb[s] = -1
-            K.slot_poles(s, self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
-                         self._fc2, self._lg2, self._pre, self._pim, self._w, self._q32,
-                         self._pa)
-            if d > 0:  # starting mid-way (seek): run the burst, then jump with p^k
-                K.advance_state(s, min(d, L), b, 0, self._nmod, self._pre, self._pim,
-                                self._sre, self._sim)
-                if d > L:
-                    m = int(self._nmod[s])
-                    p = self._pre[s, :m] + 1j * self._pim[s, :m]
-                    z = (self._sre[s, :m] + 1j * self._sim[s, :m]) * np.exp(np.log(p) * (d - L))
-                    self._sre[s, :m], self._sim[s, :m] = z.real, z.imag
-            if d < L:
-                off = self._arena_alloc(L - d)
-                self._bpool[off : off + L - d] = b[d:]
-                self._boff[s] = off - d
-            else:
-                self._boff[s] = 0
-            na = int(self._ictl[0])
-            self._active[na] = s
-            self._ictl[0] = na + 1
+        t0 = np.asarray(t0, np.int64)
+        bl = [self._burst(int(i)) for i in idx]
+        L = np.array([b.size for b in bl], np.int64)
+        K.start_slots(slots, t0, L, self._tail_a[idx], now, self._mac_cur, self._nmod,
+                      self._om0, self._lr0, self._w0, self._fc2, self._lg2, self._pre,
+                      self._pim, self._w, self._q32, self._pa, self._sre, self._sim, self._t0,
+                      self._blen, self._tail, self._life, self._on32, self._anc, self._inb)
+        d = np.maximum(0, now - t0)
+        for j in np.flatnonzero(d > 0):  # starting mid-way (seek): run the burst, jump with p^k
+            s, dj, Lj = int(slots[j]), int(d[j]), int(L[j])
+            K.advance_state(s, min(dj, Lj), bl[j], 0, self._nmod, self._pre, self._pim,
+                            self._sre, self._sim)
+            if dj > Lj:
+                m = int(self._nmod[s])
+                p = self._pre[s, :m] + 1j * self._pim[s, :m]
+                z = (self._sre[s, :m] + 1j * self._sim[s, :m]) * np.exp(np.log(p) * (dj - Lj))
+                self._sre[s, :m], self._sim[s, :m] = z.real, z.imag
+        # unplayed burst samples go to the arena in one allocation
+        rem = np.maximum(L - d, 0)
+        total = int(rem.sum())
+        off = self._arena_alloc(total) if total else 0
+        self._boff[slots] = 0
+        for j in np.flatnonzero(rem):
+            r = int(rem[j])
+            self._bpool[off : off + r] = bl[j][int(d[j]) :]
+            self._boff[slots[j]] = off - int(d[j])
+            off += r
+        na = int(self._ictl[0])
+        self._active[na : na + k] = slots
+        self._ictl[0] = na + k
         self._kill[slots] = False
         self._refresh_targets(slots)
         self._gA[slots] = self._gT[slots]

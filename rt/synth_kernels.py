@@ -101,6 +101,28 @@ def slot_life(blen, tail, log_decay):
 
 
 @njit(cache=True, nogil=True)
+def start_slots(slots, t0s, blens, tails, now, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim,
+                w, q32, pa, sre, sim, t0, blen, tail, life, on32, anc, inb):
+    """Initialize the slots of atoms starting at output samples ``t0s`` (their base modes are
+    in place): times, life, zero state on the exact path, first anchor, poles."""
+    for j in range(slots.shape[0]):
+        s = slots[j]
+        t = t0s[j]
+        d = max(0, now - t)
+        t0[s] = t
+        blen[s] = blens[j]
+        tail[s] = tails[j]
+        life[s] = slot_life(blens[j], tails[j], mac_cur[MAC_DECAY])
+        for m in range(sre.shape[1]):
+            sre[s, m] = 0.0
+            sim[s, m] = 0.0
+        on32[s] = False
+        anc[s] = t + ANCHOR * -(-d // ANCHOR)
+        inb[s] = -1
+        slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
+
+
+@njit(cache=True, nogil=True)
 def advance_state(s, nsteps, x, xoff, nmod, pre, pim, sre, sim):
     """Run slot ``s``'s modes ``nsteps`` samples on input ``x[xoff:xoff+nsteps]`` (no output)."""
     for k in range(nsteps):
@@ -758,6 +780,11 @@ def warm_kernels() -> None:
     slot_to_f64(0, nm, f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32),
                 np.ones(S, np.bool_))
     advance_state(0, 1, f(4), 0, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)))
+    start_slots(np.zeros(1, np.int64), i64[:1].copy(), nm[:1].copy(), i64[:1].copy(), 0, mac, nm,
+                f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
+                f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)), f((S, M)), f((S, M)),
+                i64.copy(), i64.copy(), i64.copy(), i64.copy(), np.zeros(S, np.bool_),
+                i64.copy(), i64.copy())
     compact_arena(f(8), i64.copy(), i64.copy(), i64.copy(), np.zeros(0, np.int64), 0)
     ring_take(f((2, 8)), 0, 3, f((2, 8)), 1)
     ring_add(f((2, 8)), 0, f((2, 3)), 0)
