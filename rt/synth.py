@@ -127,7 +127,9 @@ class StreamingSynth:
         ``"float32"`` (default): free-ringing modes (after their burst) run in float32, twice
         the vector lanes, re-anchored every :data:`~atomsynth.rt.synth_kernels.ANCHOR`
         samples from the exact float64 state (output within about 1e-5 of the reference's
-        peak). ``"float64"``: float64 throughout (within about 1e-12).
+        peak); free-ringing atoms with steady controls (and no room send) are rendered
+        together in one steady bank (see :mod:`~atomsynth.rt.synth_kernels`).
+        ``"float64"``: float64 throughout, no bank (within about 1e-12).
     """
 
     def __init__(self, atom_set: AtomSet, *, sample_rate: int | None = None,

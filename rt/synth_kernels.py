@@ -19,6 +19,16 @@ it: float32 rounding never accumulates over more than ``ANCHOR`` samples (output
 exact path until its next anchor. Both paths advance the modes :data:`STEP` samples per pass
 over the mode arrays.
 
+Steady bank: a free-ringing slot (float32 path) whose controls are steady (gains at their
+targets, no pole change, dry only) joins one shared bank of modes at a tick start; there its
+gain and pan are folded into two float32 weights per mode (left, right), and the bank renders
+the modes of all its atoms in one long vectorized loop, chunk-major (``BANK_CHUNK`` modes per
+chunk, so a chunk stays in L1 over a tick), re-anchored from float64 at every tick end
+(``z <- z p^TICK``). There is no per-atom cost per tick. An atom leaves the bank (its exact
+state goes back to the slot) when an edit moves its controls, when the poles change (pitch,
+decay, brightness macros, preset swap) or near its end; its places take the bank's last
+entries, so the bank stays dense.
+
 Controls change on a fixed grid of *ticks* (``TICK`` samples, aligned to the absolute output
 sample counter, so the arithmetic of every sample is independent of the block size). At each
 tick the smoothed values move one step toward their targets (one-pole smoothing); gains ramp
