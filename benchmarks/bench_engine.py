@@ -114,9 +114,12 @@ def sounding_set(n_atoms: int, n_modes: int) -> AtomSet:
     return AtomSet(sample_rate=SR, channels=2, resonant=atoms, duration_s=30.0)
 
 
-def synth_load(n_atoms: int, n_modes: int, seconds: float) -> tuple[int, float, float]:
-    """(modes sounding, CPU load, wall load) of rendering 256-frame blocks, load = time per
-    block over the block's duration (median over blocks)."""
+def synth_load(n_atoms: int, n_modes: int, seconds: float, *, edits: bool = False
+               ) -> tuple[int, float, float, float]:
+    """(modes sounding, CPU load, wall load, share of the modes in the steady bank) of
+    rendering 256-frame blocks, load = time per block over the block's duration (median over
+    blocks). ``edits``: every block, one atom in 16 gets a new gain (those atoms leave the
+    steady bank and render on their own with smoothed gains)."""
     s = StreamingSynth(sounding_set(n_atoms, n_modes), max_block=8192)
     s.render(256)  # starts every atom
     modes = int(s._nmod[s._active[: s.atoms_playing]].sum())
@@ -127,8 +130,14 @@ def synth_load(n_atoms: int, n_modes: int, seconds: float) -> tuple[int, float, 
         s.render(256)
         cpu.append(time.thread_time() - c)
         wall.append(time.perf_counter() - t)
+        if edits:
+            idx = np.arange(len(cpu) % 16, n_atoms, 16)
+            s.set_atoms(idx, gain_db=-60.0 - (len(cpu) % 7))
     dur = 256 / SR
-    return modes, float(np.median(cpu)) / dur, float(np.median(wall)) / dur
+    na = s.atoms_playing
+    banked = int(s._nmod[s._active[:na]][s._inb[s._active[:na]] >= 0].sum())
+    return (modes, float(np.median(cpu)) / dur, float(np.median(wall)) / dur,
+            banked / max(modes, 1))
 
 
 def modes_under_half_core(n_modes: int, seconds: float, *, wall: bool) -> tuple[int, float]:
@@ -216,12 +225,14 @@ def main() -> None:
                   f"res-samples/s = {c / SR:,.0f} resonators at 48 kHz per core "
                   f"(wall {w / SR:,.0f})")
     c64 = ceil["phasor", np.float64]
-    for n_atoms, nm in ((400, 64), (1600, 16)):
-        modes, fc, fw = synth_load(n_atoms, nm, 2 * sec)
-        print(f"synth: {modes:,} modes sounding ({n_atoms} atoms x {nm}), 48 kHz, 256-frame "
-              f"blocks: CPU {fc * 100:.1f} % of one core ({modes * SR / fc / 1e9:.2f} G "
-              f"mode-samples/s, {modes * SR / fc / c64 * 100:.0f} % of the float64 phasor "
-              f"ceiling), wall {fw * 100:.1f} %")
+    for n_atoms, nm, edits in ((400, 64, False), (1600, 16, False), (1600, 16, True)):
+        modes, fc, fw, bank = synth_load(n_atoms, nm, 2 * sec, edits=edits)
+        what = ", live gain edits on 1/16 of the atoms every block" if edits else ""
+        print(f"synth: {modes:,} modes sounding ({n_atoms} atoms x {nm}{what}), 48 kHz, "
+              f"256-frame blocks: CPU {fc * 100:.1f} % of one core ({modes * SR / fc / 1e9:.2f} "
+              f"G mode-samples/s, {modes * SR / fc / c64 * 100:.0f} % of the float64 phasor "
+              f"ceiling), wall {fw * 100:.1f} %; {bank * 100:.0f} % of the modes in the "
+              "steady bank")
     for nm in (64, 16):
         for wall in (False, True):
             m, f = modes_under_half_core(nm, sec, wall=wall)

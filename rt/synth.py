@@ -127,7 +127,9 @@ class StreamingSynth:
         ``"float32"`` (default): free-ringing modes (after their burst) run in float32, twice
         the vector lanes, re-anchored every :data:`~atomsynth.rt.synth_kernels.ANCHOR`
         samples from the exact float64 state (output within about 1e-5 of the reference's
-        peak). ``"float64"``: float64 throughout (within about 1e-12).
+        peak); free-ringing atoms with steady controls (and no room send) are rendered
+        together in one steady bank (see :mod:`~atomsynth.rt.synth_kernels`).
+        ``"float64"``: float64 throughout, no bank (within about 1e-12).
     """
 
     def __init__(self, atom_set: AtomSet, *, sample_rate: int | None = None,
@@ -191,6 +193,9 @@ class StreamingSynth:
         self._burst_samples = 0
         self._bcursor = 0
         self._ictl = np.zeros(2, np.int64)  # [n active, n free]
+        # steady bank (free-ringing modes of all atoms with steady controls, one long loop)
+        self._bctl = np.zeros(3, np.int64)  # [entries used, unused, last anchor sample]
+        self._alloc_bank(1024)
         self._alloc_slots(16)
         self.underruns_slots = 0
         self._load(atom_set, initial=True)
@@ -209,6 +214,7 @@ class StreamingSynth:
             "_gA": ((cap, 2), np.float64), "_gB": ((cap, 2), np.float64),
             "_gT": ((cap, 2), np.float64),
             "_anc": ((cap,), np.int64), "_on32": ((cap,), np.bool_),
+            "_inb": ((cap,), np.int64), "_bix": ((cap, M), np.int64),
             "_q32": ((cap, 5, M), np.float32), "_pa": ((cap, 2, M), np.float64),
         }
         for name in ("_om0", "_lr0", "_w0", "_fc2", "_lg2", "_pre", "_pim", "_sre", "_sim",
@@ -216,6 +222,8 @@ class StreamingSynth:
             specs[name] = ((cap, M), np.float64)
         for name, (shape, dtype) in specs.items():
             new = np.zeros(shape, dtype)
+            if name == "_inb":
+                new[:] = -1  # not in the steady bank
             if old:
                 new[:old] = getattr(self, name)
             setattr(self, name, new)
@@ -232,6 +240,27 @@ class StreamingSynth:
         self._ictl[1] = nf + extra.size
         self._active, self._free = active, free
         self._cap = cap
+
+    def _alloc_bank(self, cap: int) -> None:
+        # chunk-major (chunks, rows, BANK_CHUNK): the kernels' mode loops start at 0
+        old = getattr(self, "_bf", None)
+        ch = -(-cap // K.BANK_CHUNK)
+        bf = np.zeros((ch, K.BANK_ROWS32, K.BANK_CHUNK), np.float32)
+        bd = np.zeros((ch, K.BANK_ROWS64, K.BANK_CHUNK))
+        bsl = np.full((2, ch * K.BANK_CHUNK), -1, np.int64)
+        if old is not None:
+            oc = old.shape[0]
+            bf[:oc] = old
+            bd[:oc] = self._bd
+            bsl[:, : self._bsl.shape[1]] = self._bsl
+        self._bf, self._bd, self._bsl = bf, bd, bsl
+
+    def _evict(self, slots: np.ndarray) -> None:
+        """Take ``slots`` out of the steady bank (before their modes or poles change here)."""
+        for s in slots[self._inb[slots] >= 0]:
+            K.bank_leave(int(s), self._kpos, self._t0, self._nmod, self._pre, self._pim,
+                         self._sre, self._sim, self._anc, self._on32, self._bf, self._bd,
+                         self._bsl, self._bctl, self._inb, self._bix)
 
     def _take_slot(self) -> int:
         if self._ictl[1] == 0:
@@ -273,6 +302,7 @@ class StreamingSynth:
         sr = float(self.sample_rate)
         n = len(res)
         self._cols = res.columns
+        self._bkeys: list[tuple] | None = None
         self._start_k = onset_sample(res.onset_s, sr)
         self._order = np.argsort(self._start_k, kind="stable")
         self._starts_sorted = self._start_k[self._order]
@@ -586,6 +616,7 @@ class StreamingSynth:
         self._mac_prev[2:5] = self._mac_cur[:3]
         na = int(self._ictl[0])
         act = self._active[:na]
+        self._evict(act)
         for s in act:
             K.slot_to_f64(int(s), self._nmod, self._sre, self._sim, self._q32, self._on32)
             K.slot_poles(int(s), self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
@@ -645,9 +676,14 @@ class StreamingSynth:
         self._prefetch_bursts(batch)
 
     def _burst_key(self, i: int) -> tuple:
-        c = self._cols
-        return (int(c["seed"][i]), float(c["attack_s"][i]), float(c["burst_shape"][i]),
-                float(c["noise_hz"][i]), float(c["noise_bw_hz"][i]))
+        if self._bkeys is None:  # every atom's burst parameters, as Python numbers, once
+            c = self._cols
+            self._bkeys = list(zip(c["seed"].astype(np.int64).tolist(),
+                                   c["attack_s"].astype(np.float64).tolist(),
+                                   c["burst_shape"].astype(np.float64).tolist(),
+                                   c["noise_hz"].astype(np.float64).tolist(),
+                                   c["noise_bw_hz"].astype(np.float64).tolist(), strict=True))
+        return self._bkeys[i]
 
     def _prefetch_bursts(self, batch: np.ndarray) -> None:
         """Compute the bursts of atoms ``batch`` that are not cached, in one batched pass."""
@@ -685,6 +721,7 @@ class StreamingSynth:
         slots = slots[self._slot_atom[slots] >= 0]
         if not slots.size:
             return
+        self._evict(slots)
         old_n = self._nmod[slots].copy()
         self._fill_modes(slots, self._slot_atom[slots])
         for s, o in zip(slots, old_n, strict=True):
@@ -734,43 +771,45 @@ class StreamingSynth:
         """Start resonant atoms ``idx`` with local time 0 at output samples ``t0``."""
         if not idx.size:
             return
-        slots = np.array([self._take_slot() for _ in range(idx.size)], np.int64)
+        k = idx.size
+        while self._ictl[1] < k:
+            self._alloc_slots(self._cap * 2)
+        nf = int(self._ictl[1])
+        slots = self._free[nf - k : nf][::-1].copy()  # popped from the free stack's top
+        self._ictl[1] = nf - k
         self._slot_atom[slots] = idx
         self._fill_modes(slots, idx)
         now = self._kpos
-        for s, i, t in zip(slots, idx, t0, strict=True):
-            s = int(s)
-            b = self._burst(i)
-            L = b.size
-            d = max(0, now - int(t))
-            self._t0[s] = int(t)
-            self._blen[s] = L
-            self._tail[s] = self._tail_a[i]
-            self._life[s] = K.slot_life(L, int(self._tail_a[i]), self._mac_cur[K.MAC_DECAY])
-            self._sre[s] = 0.0
-            self._sim[s] = 0.0
-            self._on32[s] = False
-            self._anc[s] = int(t) + K.ANCHOR * -(-d // K.ANCHOR)
-            K.slot_poles(s, self._mac_cur, self._nmod, self._om0, self._lr0, self._w0,
-                         self._fc2, self._lg2, self._pre, self._pim, self._w, self._q32,
-                         self._pa)
-            if d > 0:  # starting mid-way (seek): run the burst, then jump with p^k
-                K.advance_state(s, min(d, L), b, 0, self._nmod, self._pre, self._pim,
-                                self._sre, self._sim)
-                if d > L:
-                    m = int(self._nmod[s])
-                    p = self._pre[s, :m] + 1j * self._pim[s, :m]
-                    z = (self._sre[s, :m] + 1j * self._sim[s, :m]) * np.exp(np.log(p) * (d - L))
-                    self._sre[s, :m], self._sim[s, :m] = z.real, z.imag
-            if d < L:
-                off = self._arena_alloc(L - d)
-                self._bpool[off : off + L - d] = b[d:]
-                self._boff[s] = off - d
-            else:
-                self._boff[s] = 0
-            na = int(self._ictl[0])
-            self._active[na] = s
-            self._ictl[0] = na + 1
+        t0 = np.asarray(t0, np.int64)
+        bl = [self._burst(int(i)) for i in idx]
+        L = np.array([b.size for b in bl], np.int64)
+        K.start_slots(slots, t0, L, self._tail_a[idx], now, self._mac_cur, self._nmod,
+                      self._om0, self._lr0, self._w0, self._fc2, self._lg2, self._pre,
+                      self._pim, self._w, self._q32, self._pa, self._sre, self._sim, self._t0,
+                      self._blen, self._tail, self._life, self._on32, self._anc, self._inb)
+        d = np.maximum(0, now - t0)
+        for j in np.flatnonzero(d > 0):  # starting mid-way (seek): run the burst, jump with p^k
+            s, dj, Lj = int(slots[j]), int(d[j]), int(L[j])
+            K.advance_state(s, min(dj, Lj), bl[j], 0, self._nmod, self._pre, self._pim,
+                            self._sre, self._sim)
+            if dj > Lj:
+                m = int(self._nmod[s])
+                p = self._pre[s, :m] + 1j * self._pim[s, :m]
+                z = (self._sre[s, :m] + 1j * self._sim[s, :m]) * np.exp(np.log(p) * (dj - Lj))
+                self._sre[s, :m], self._sim[s, :m] = z.real, z.imag
+        # unplayed burst samples go to the arena in one allocation
+        rem = np.maximum(L - d, 0)
+        total = int(rem.sum())
+        off = self._arena_alloc(total) if total else 0
+        self._boff[slots] = 0
+        for j in np.flatnonzero(rem):
+            r = int(rem[j])
+            self._bpool[off : off + r] = bl[j][int(d[j]) :]
+            self._boff[slots[j]] = off - int(d[j])
+            off += r
+        na = int(self._ictl[0])
+        self._active[na : na + k] = slots
+        self._ictl[0] = na + k
         self._kill[slots] = False
         self._refresh_targets(slots)
         self._gA[slots] = self._gT[slots]
@@ -936,6 +975,11 @@ class StreamingSynth:
                 _, si, f0, f1, outs = todo[0]
                 self._add_frames(self._scales[si], f0, f1, outs)
             K.ring_take(self._ring, n0, n1 - n0, self._out[0], oi)
+        na = int(self._ictl[0])
+        if self._use32 and na:
+            need = int(self._bctl[0]) + int(self._nmod[self._active[:na]].sum())
+            if need > self._bsl.shape[1]:
+                self._alloc_bank(1 << int(math.ceil(math.log2(need))))
         K.render_block(self._out, oi, n0, n1 - n0, self._active, self._ictl, self._mac_cur,
                        self._mac_tgt, self._mac_prev, self._alpha, self._t0, self._life,
                        self._tail, self._bpool, self._boff, self._blen, self._mixw, self._nmod,
@@ -943,7 +987,8 @@ class StreamingSynth:
                        self._pim, self._sre, self._sim, self._w, self._gA, self._gB, self._gT,
                        self._room, self._sA, self._sB, self._sT, self._kill, self._free,
                        self._ybuf, self._q32, self._pa, self._anc, self._on32, self._use32,
-                       self._mhist)
+                       self._mhist, self._bf, self._bd, self._bsl, self._bctl, self._inb,
+                       self._bix)
         self._kpos = n1
 
     # ------------------------------------------------------------------ offline helper

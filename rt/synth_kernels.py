@@ -19,6 +19,16 @@ it: float32 rounding never accumulates over more than ``ANCHOR`` samples (output
 exact path until its next anchor. Both paths advance the modes :data:`STEP` samples per pass
 over the mode arrays.
 
+Steady bank: a free-ringing slot (float32 path) whose controls are steady (gains at their
+targets, no pole change, dry only) joins one shared bank of modes at a tick start; there its
+gain and pan are folded into two float32 weights per mode (left, right), and the bank renders
+the modes of all its atoms in one long vectorized loop, chunk-major (``BANK_CHUNK`` modes per
+chunk, so a chunk stays in L1 over a tick), re-anchored from float64 at every tick end
+(``z <- z p^TICK``). There is no per-atom cost per tick. An atom leaves the bank (its exact
+state goes back to the slot) when an edit moves its controls, when the poles change (pitch,
+decay, brightness macros, preset swap) or near its end; its places take the bank's last
+entries, so the bank stays dense.
+
 Controls change on a fixed grid of *ticks* (``TICK`` samples, aligned to the absolute output
 sample counter, so the arithmetic of every sample is independent of the block size). At each
 tick the smoothed values move one step toward their targets (one-pole smoothing); gains ramp
@@ -98,6 +108,28 @@ def slot_life(blen, tail, log_decay):
     if log_decay == 0.0:
         return blen + tail
     return blen + int(math.ceil(tail * math.exp(log_decay)))
+
+
+@njit(cache=True, nogil=True)
+def start_slots(slots, t0s, blens, tails, now, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim,
+                w, q32, pa, sre, sim, t0, blen, tail, life, on32, anc, inb):
+    """Initialize the slots of atoms starting at output samples ``t0s`` (their base modes are
+    in place): times, life, zero state on the exact path, first anchor, poles."""
+    for j in range(slots.shape[0]):
+        s = slots[j]
+        t = t0s[j]
+        d = max(0, now - t)
+        t0[s] = t
+        blen[s] = blens[j]
+        tail[s] = tails[j]
+        life[s] = slot_life(blens[j], tails[j], mac_cur[MAC_DECAY])
+        for m in range(sre.shape[1]):
+            sre[s, m] = 0.0
+            sim[s, m] = 0.0
+        on32[s] = False
+        anc[s] = t + ANCHOR * -(-d // ANCHOR)
+        inb[s] = -1
+        slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
 
 
 @njit(cache=True, nogil=True)
@@ -294,11 +326,210 @@ def slot_to_f64(s, nmod, sre, sim, q32, on32):
         on32[s] = False
 
 
+BANK_CHUNK = 256
+"""Steady-mode bank: modes per chunk; a chunk's state stays in L1 over a whole tick."""
+
+BANK_ROWS32, BANK_ROWS64 = 6, 4
+"""Bank rows: float32 ``pr, pi, zr, zi, w_left, w_right`` (weights include the atom's gain
+and pan); float64 ``zr, zi`` (exact state at the last anchor) and ``p^ANCHOR`` (re, im)."""
+
+
+@njit(cache=True, nogil=True)
+def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl, inb, bix):
+    """Append slot ``s``'s modes to the steady bank at tick start ``n`` (float32 path, burst
+    over): the exact state at ``n`` comes from the slot's last own anchor (``anc[s] -
+    ANCHOR``, at most a tick earlier) in float64 steps, the float32 state restarts from it."""
+    j0 = bctl[0]
+    g0 = gB[s, 0]
+    g1 = gB[s, 1]
+    d = n - (anc[s] - ANCHOR)
+    for m in range(nm):
+        j = j0 + m
+        c = j // BANK_CHUNK
+        i = j % BANK_CHUNK
+        pr = pre[s, m]
+        pi = pim[s, m]
+        zr = sre[s, m]
+        zi = sim[s, m]
+        for _ in range(d):
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+        # p^TICK by squaring (TICK = 2^5)
+        ar = pr
+        ai = pi
+        for _ in range(5):
+            t = ar * ar - ai * ai
+            ai = 2.0 * ar * ai
+            ar = t
+        bf[c, 0, i] = q32[s, 0, m]
+        bf[c, 1, i] = q32[s, 1, m]
+        bf[c, 2, i] = zr
+        bf[c, 3, i] = zi
+        bf[c, 4, i] = w[s, m] * g0
+        bf[c, 5, i] = w[s, m] * g1
+        bd[c, 0, i] = zr
+        bd[c, 1, i] = zi
+        bd[c, 2, i] = ar
+        bd[c, 3, i] = ai
+        bsl[0, j] = s
+        bsl[1, j] = m
+        bix[s, m] = j
+    inb[s] = 1
+    bctl[0] = j0 + nm
+
+
+@njit(cache=True, nogil=True)
+def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl, inb, bix):
+    """Take slot ``s``'s modes out of the steady bank at sample ``n``: its exact float64
+    state at ``n`` (from the bank's last anchor ``bctl[2]``, in float64 steps) goes back to
+    the slot, which runs the exact path up to its own next anchor (then float32 again). The
+    bank's last entries move into the freed places, so it stays dense."""
+    d = n - bctl[2]
+    for m in range(nmod[s]):
+        j = bix[s, m]
+        c = j // BANK_CHUNK
+        i = j % BANK_CHUNK
+        pr = pre[s, m]
+        pi = pim[s, m]
+        zr = bd[c, 0, i]
+        zi = bd[c, 1, i]
+        for _ in range(d):
+            t = pr * zr - pi * zi
+            zi = pr * zi + pi * zr
+            zr = t
+        sre[s, m] = zr
+        sim[s, m] = zi
+        last = bctl[0] - 1
+        cl = last // BANK_CHUNK
+        il = last % BANK_CHUNK
+        if j != last:
+            for r in range(BANK_ROWS32):
+                bf[c, r, i] = bf[cl, r, il]
+            for r in range(BANK_ROWS64):
+                bd[c, r, i] = bd[cl, r, il]
+            so = bsl[0, last]
+            mo = bsl[1, last]
+            bsl[0, j] = so
+            bsl[1, j] = mo
+            bix[so, mo] = j
+        for r in range(BANK_ROWS32):
+            bf[cl, r, il] = 0.0
+        for r in range(BANK_ROWS64):
+            bd[cl, r, il] = 0.0
+        bsl[0, last] = -1
+        bctl[0] = last
+    inb[s] = -1
+    on32[s] = False
+    anc[s] = t0[s] + ANCHOR * -(-(n - t0[s]) // ANCHOR)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _bank_render(a, b, base, bf, bd, bctl, out, nch):
+    """Steady bank over absolute samples [a, b): one long loop over all its modes, chunk by
+    chunk (:data:`BANK_CHUNK` modes, state in L1 over the range), :data:`STEP` samples per
+    pass. (Chunks are the first axis and the mode loop starts at 0: that is what lets LLVM
+    vectorize it.)
+
+    When ``b`` ends a tick, each chunk is then re-anchored while in cache: its float64 state
+    advances by ``p^TICK`` and the float32 state restarts from it (``bctl[2] = b``)."""
+    cnt = bctl[0]
+    anchor = b % TICK == 0
+    o0 = out[0, 0]
+    o1 = out[0, 1] if nch > 1 else out[0, 0]
+    for c in range((cnt + BANK_CHUNK - 1) // BANK_CHUNK):
+        nm = min(BANK_CHUNK, cnt - c * BANK_CHUNK)
+        n = a
+        while n + STEP <= b:
+            l0 = np.float32(0.0)
+            l1 = np.float32(0.0)
+            l2 = np.float32(0.0)
+            l3 = np.float32(0.0)
+            r0 = np.float32(0.0)
+            r1 = np.float32(0.0)
+            r2 = np.float32(0.0)
+            r3 = np.float32(0.0)
+            for m in range(nm):
+                pr = bf[c, 0, m]
+                pi = bf[c, 1, m]
+                zr = bf[c, 2, m]
+                zi = bf[c, 3, m]
+                wl = bf[c, 4, m]
+                wr = bf[c, 5, m]
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l0 += wl * zi
+                r0 += wr * zi
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l1 += wl * zi
+                r1 += wr * zi
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l2 += wl * zi
+                r2 += wr * zi
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                zr = t
+                l3 += wl * zi
+                r3 += wr * zi
+                bf[c, 2, m] = zr
+                bf[c, 3, m] = zi
+            i = n - base
+            o0[i] += l0
+            o0[i + 1] += l1
+            o0[i + 2] += l2
+            o0[i + 3] += l3
+            if nch > 1:
+                o1[i] += r0
+                o1[i + 1] += r1
+                o1[i + 2] += r2
+                o1[i + 3] += r3
+            n += STEP
+        while n < b:
+            l0 = np.float32(0.0)
+            r0 = np.float32(0.0)
+            for m in range(nm):
+                pr = bf[c, 0, m]
+                pi = bf[c, 1, m]
+                zr = bf[c, 2, m]
+                zi = bf[c, 3, m]
+                t = pr * zr - pi * zi
+                zi = pr * zi + pi * zr
+                bf[c, 2, m] = t
+                bf[c, 3, m] = zi
+                l0 += bf[c, 4, m] * zi
+                r0 += bf[c, 5, m] * zi
+            i = n - base
+            o0[i] += l0
+            if nch > 1:
+                o1[i] += r0
+            n += 1
+        if anchor:
+            for m in range(nm):
+                zr = bd[c, 0, m]
+                zi = bd[c, 1, m]
+                ar = bd[c, 2, m]
+                ai = bd[c, 3, m]
+                nr = zr * ar - zi * ai
+                ni = zr * ai + zi * ar
+                bd[c, 0, m] = nr
+                bd[c, 1, m] = ni
+                bf[c, 2, m] = nr
+                bf[c, 3, m] = ni
+    if anchor:
+        bctl[2] = b
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                  alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
                  fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist, ybuf, q32, pa, anc, on32, use32, mhist):
+                 freelist, ybuf, q32, pa, anc, on32, use32, mhist, bf, bd, bsl, bctl, inb,
+                 bix):
     """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
 
     Parameters
@@ -315,11 +546,29 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
     ybuf : float64 (TICK,)
         Scratch for one slot's samples of one tick.
     q32, pa, anc, on32 : float32 (S, 5, M), float64 (S, 2, M), int64 (S,), bool (S,)
-        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample; path flag.
+        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample (a multiple
+        of ``ANCHOR``); path flag.
     use32 : bool
-        Use the float32 path for free-ringing modes (else float64 throughout).
+        Use the float32 path for free-ringing modes (else float64 throughout, no bank).
     mhist : float64 (>= count // TICK + 2, 6)
         Scratch: the controls of each tick of the call.
+    bf, bd, bsl, bctl, inb, bix : float32 (C, 6, BANK_CHUNK), float64 (C, 4, BANK_CHUNK),
+            int64 (2, B), int64 (3,), int64 (S,), int64 (S, M)
+        Steady bank (entry ``j`` at ``[j // BANK_CHUNK, :, j % BANK_CHUNK]``): float32 rows,
+        float64 rows, slot and mode of each entry, [entries used, unused, last anchor sample
+        (a tick end)], whether each slot is in the bank (>= 0), bank entry of each slot's
+        modes. ``B = C * BANK_CHUNK`` >= ``bctl[0]`` + the modes of every active slot.
+
+    Notes
+    -----
+    Ticks are rendered in order. At a tick start, slots leave the bank when their controls
+    moved (edits arrive between calls, so they are checked at a call's first tick), when the
+    poles change, or (checked every ``ANCHOR`` samples) when their end is near (the bank's
+    last entries move into their places). Then every slot outside
+    the bank renders the tick (a free-ringing slot with steady controls joins the bank
+    instead), then the bank, which re-anchors at the tick's end. Every decision depends only
+    on absolute sample positions, never on the block size, and translating a score by whole
+    ticks (a loop of whole ticks) gives the same arithmetic.
     """
     nch = out.shape[1]
     nbus = out.shape[0]
@@ -350,15 +599,33 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         mhist[k, 3] = mac_prev[0]
         mhist[k, 4] = (mac_prev[1] - mac_prev[0]) / TICK
         n = min(end, tick0 + TICK)
-    # 2. slot by slot (its state stays in cache); slots do not interact, so this gives the
-    #    same samples as going tick by tick
-    for ia in range(ictl[0]):
-        s = active[ia]
-        n = out0
-        while n < end:
-            tick0 = (n // TICK) * TICK
-            k = (tick0 - first) // TICK
-            seg_end = min(end, tick0 + TICK)
+    # 2. tick by tick: bank upkeep, slots outside the bank, then the bank
+    n = out0
+    while n < end:
+        tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        seg_end = min(end, tick0 + TICK)
+        at_anchor = use32 and n == tick0 and tick0 % ANCHOR == 0
+        if n == tick0:
+            pole = mhist[k, 5] != 0.0
+            if bctl[0] > 0 and (pole or at_anchor or n == out0):
+                for ia in range(ictl[0]):
+                    s = active[ia]
+                    if inb[s] < 0:
+                        continue
+                    go = pole or kill[s] or room[s] >= 0
+                    if n == out0:  # edits arrive between calls
+                        go = go or gB[s, 0] != gT[s, 0] or gB[s, 1] != gT[s, 1] \
+                            or gA[s, 0] != gB[s, 0] or gA[s, 1] != gB[s, 1]
+                    if at_anchor and t0[s] + life_b[s] <= tick0 + ANCHOR:
+                        go = True
+                    if go:
+                        bank_leave(s, tick0, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd,
+                                   bsl, bctl, inb, bix)
+        for ia in range(ictl[0]):
+            s = active[ia]
+            if inb[s] >= 0:
+                continue
             if n == tick0:  # the slot's controls move one tick
                 if mhist[k, 5] != 0.0:
                     slot_to_f64(s, nmod, sre, sim, q32, on32)
@@ -369,6 +636,16 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                     gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
                 sA[s] = sB[s]
                 sB[s] = _smooth(sB[s], sT[s], alpha)
+                # free-ringing with steady controls: join the bank at this anchor
+                if (use32 and on32[s] and nmod[s] > 0 and mhist[k, 5] == 0.0
+                        and tick0 - (anc[s] - ANCHOR) <= TICK
+                        and room[s] < 0 and not kill[s]
+                        and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
+                        and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
+                        and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
+                    _bank_enter(s, tick0, nmod[s], q32, pre, pim, sre, sim, anc, w, gB, bf, bd,
+                                bsl, bctl, inb, bix)
+                    continue
             a = max(n, t0[s])
             b = min(seg_end, t0[s] + life_b[s])
             if a < b:
@@ -393,7 +670,11 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                 _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
                          (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
                          (sB[s] - sa) * inv, room[s], nch)
-            n = seg_end
+        if bctl[0] > 0:
+            _bank_render(n, seg_end, base, bf, bd, bctl, out, nch)
+        elif seg_end % TICK == 0:
+            bctl[2] = seg_end
+        n = seg_end
     # 3. master gain ramp of every tick
     n = out0
     while n < end:
@@ -417,6 +698,9 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
                 and gB[s, 1] == 0.0:
             dead = True
         if dead:
+            if inb[s] >= 0:
+                bank_leave(s, end, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
+                           inb, bix)
             freelist[ictl[1]] = s
             ictl[1] += 1
         else:
@@ -468,6 +752,13 @@ def ring_add(ring, start, src, first):
             ring[c, (start + i) % cap] += src[c, i]
 
 
+def _bank_scratch() -> tuple:
+    """An empty one-chunk bank: ``bf, bd, bsl, bctl``."""
+    return (np.zeros((1, BANK_ROWS32, BANK_CHUNK), np.float32),
+            np.zeros((1, BANK_ROWS64, BANK_CHUNK)), np.full((2, BANK_CHUNK), -1, np.int64),
+            np.zeros(3, np.int64))
+
+
 def warm_kernels() -> None:
     """Compile (or load from cache) every kernel by running it once on tiny inputs."""
     S, M = 2, 64
@@ -488,13 +779,22 @@ def warm_kernels() -> None:
                  f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
                  np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
                  np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
-                 np.zeros(S, np.bool_), True, f((8, 6)))
+                 np.zeros(S, np.bool_), True, f((8, 6)), *_bank_scratch(),
+                 np.full(S, -1, np.int64), np.zeros((S, M), np.int64))
+    bank_leave(0, 0, i64.copy(), np.zeros(S, np.int64), f((S, M)), f((S, M)), f((S, M)),
+               f((S, M)), i64.copy(), np.zeros(S, np.bool_), *_bank_scratch(),
+               np.zeros(S, np.int64), np.zeros((S, M), np.int64))
     nm = np.ones(S, np.int64)
     slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
                f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
     slot_to_f64(0, nm, f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32),
                 np.ones(S, np.bool_))
     advance_state(0, 1, f(4), 0, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)))
+    start_slots(np.zeros(1, np.int64), i64[:1].copy(), nm[:1].copy(), i64[:1].copy(), 0, mac, nm,
+                f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
+                f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)), f((S, M)), f((S, M)),
+                i64.copy(), i64.copy(), i64.copy(), i64.copy(), np.zeros(S, np.bool_),
+                i64.copy(), i64.copy())
     compact_arena(f(8), i64.copy(), i64.copy(), i64.copy(), np.zeros(0, np.int64), 0)
     ring_take(f((2, 8)), 0, 3, f((2, 8)), 1)
     ring_add(f((2, 8)), 0, f((2, 3)), 0)
