@@ -95,18 +95,24 @@ def resonant_atom_signal(
     )
     weights = amp * ((1.0 - mix) * norm / sample_rate)  # per-mode output weight
     log_p = np.log(mode_poles(bank.freq_hz[0, active], bank.t60_s[0, active], sample_rate))
-    # Inside the burst: FFT convolution of b with h[0:L].
-    powers = np.exp(log_p[:, None] * np.arange(length)[None, :])  # (M, L): p^i
-    h_burst = weights @ powers.imag
+    # p^i for i < C, once per atom; every other power is p^(c0) times a column of this
+    # (an exact exponential for the offset, one matrix-vector product per chunk).
+    span = min(_TAIL_CHUNK, max(length, total - length, 1))
+    chunk = np.exp(log_p[:, None] * np.arange(span)[None, :])  # (M, C)
+    # Inside the burst: FFT convolution of b with h[0:L], h[c0 + i] = sum_m w_m Im(p^(c0 + i)).
+    h_burst = np.empty(length)
+    state = np.zeros(log_p.size, dtype=complex)  # s_m = sum_j b[j] p_m^(L - 1 - j)
+    for c0 in range(0, length, span):
+        n = min(span, length - c0)
+        h_burst[c0 : c0 + n] = ((weights * np.exp(log_p * c0)) @ chunk[:, :n]).imag
+        state = state * np.exp(log_p * n) + chunk[:, n - 1 :: -1] @ b[c0 : c0 + n]
     nfft = 1 << (2 * length - 1).bit_length()
     conv = np.fft.irfft(np.fft.rfft(b, nfft) * np.fft.rfft(h_burst, nfft), nfft)[:length]
     out[:length] += conv
     # After the burst: free decay from each mode's state at n = L - 1.
-    state = powers[:, ::-1] @ b  # s_m = sum_j b[j] p_m^(L - 1 - j)
     coef = weights * state
-    chunk = np.exp(log_p[:, None] * np.arange(_TAIL_CHUNK)[None, :])
-    for start in range(length, total, _TAIL_CHUNK):
-        stop = min(start + _TAIL_CHUNK, total)
+    for start in range(length, total, span):
+        stop = min(start + span, total)
         shift = coef * np.exp(log_p * (start - length + 1))
         out[start:stop] += (shift @ chunk[:, : stop - start]).imag
     return out
