@@ -32,12 +32,13 @@ envelope's -80 dB cut and the clamps of T60 to [0.001, 120] s have zero gradient
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from atomsynth.offline.noise_torch import uniform_noise
+from atomsynth.offline.noise_torch import uniform_noise_rows
 from atomsynth.rt.atoms import ResonantAtoms
 from atomsynth.rt.burst import envelope_end
 from atomsynth.rt.errors import ParameterError
@@ -87,8 +88,29 @@ def atoms_from_params(params: Mapping[str, torch.Tensor], *, clip: bool = True,
     return ResonantAtoms(**cols)
 
 
+_envelope_end = functools.lru_cache(maxsize=4096)(envelope_end)
+
+# White-noise spectra depend only on the keys and the FFT length: kept between calls (fitting
+# renders the same atoms' noise at every step). Keyed by (M, seeds, dtype, device).
+_NOISE_CACHE: dict[tuple, torch.Tensor] = {}
+_NOISE_CACHE_SIZE = 64
+
+
+def _white_spectrum(seeds: np.ndarray, m: int, dtype, device) -> torch.Tensor:
+    """``rfft(sqrt(3) * uniform_noise(seed, 0, m))`` for every seed, shape (len(seeds), m/2+1)."""
+    key = (m, seeds.tobytes(), dtype, str(device))
+    spec = _NOISE_CACHE.get(key)
+    if spec is None:
+        white = uniform_noise_rows(seeds, 0, m, dtype=dtype, device=device) * SQRT3
+        spec = torch.fft.rfft(white, dim=1)
+        if len(_NOISE_CACHE) >= _NOISE_CACHE_SIZE:
+            _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)))
+        _NOISE_CACHE[key] = spec
+    return spec
+
+
 def _burst_lengths(attack_s: np.ndarray, shape: np.ndarray, sr: float) -> np.ndarray:
-    ends = np.array([envelope_end(float(k)) for k in shape], dtype=np.float64)
+    ends = np.array([_envelope_end(float(k)) for k in shape], dtype=np.float64)
     return np.maximum(1, np.ceil(attack_s * ends * sr)).astype(np.int64)
 
 
@@ -176,9 +198,7 @@ def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Ten
     for m in np.unique(ffts):
         idx = np.flatnonzero(ffts == m)
         m = int(m)
-        white = torch.stack([uniform_noise(int(seeds[i]), 0, m, dtype=dtype, device=device)
-                             for i in idx]) * SQRT3
-        spec = torch.fft.rfft(white, dim=1)
+        spec = _white_spectrum(np.ascontiguousarray(seeds[idx]), m, dtype, device)
         freqs = torch.arange(spec.shape[1], dtype=dtype, device=device) * (sr / m)
         it = torch.as_tensor(idx, device=device)
         hz, bw = p["noise_hz"][it][:, None], p["noise_bw_hz"][it][:, None]
@@ -207,11 +227,14 @@ def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Ten
     return band * env, lengths
 
 
-def _block_size(t60: torch.Tensor, active: torch.Tensor, sr: float) -> int:
-    """Largest power of two (<= 512) over which the fastest active mode decays by < e^40."""
+_BLOCK_CAP = 256
+
+
+def _block_size(t60: torch.Tensor, active: torch.Tensor, sr: float, cap: int = 512) -> int:
+    """Largest power of two (<= ``cap``) over which the fastest active mode decays by < e^40."""
     fastest = t60[active].min().item() if bool(active.any()) else 1.0
     per_sample = LN1000 / (fastest * sr)
-    block = 512
+    block = cap
     while block > 1 and per_sample * block > 40.0:
         block //= 2
     return block
@@ -275,7 +298,6 @@ def render_atoms(
     sr = float(sample_rate)
     p = params
     dtype, device = p["f0_hz"].dtype, p["f0_hz"].device
-    cdtype = torch.complex64 if dtype == torch.float32 else torch.complex128
     n = p["f0_hz"].shape[0]
     length = int(length)
     if segment is None:
@@ -305,57 +327,88 @@ def render_atoms(
     weights = amp * ((1.0 - mix) * norm / sr)[:, None]  # (n, K)
     # Inactive modes (amplitude 0) get a slow decay so that no power of them overflows.
     t60_safe = torch.where(active, t60, torch.ones_like(t60))
-    log_p = torch.complex(-LN1000 / (t60_safe * sr), 2.0 * math.pi * freq / sr)  # (n, K)
-    wc = weights.to(cdtype)
+    # Poles in float64 whatever the dtype: powers up to the window length keep their phase.
+    decay = -LN1000 / (t60_safe.double() * sr)  # (n, K), log|p|
+    omega = (2.0 * math.pi / sr) * freq.double()  # (n, K), arg p
+    block = _block_size(t60.detach(), active, sr, cap=_BLOCK_CAP)
+    fine_re, fine_im = _powers(decay, omega, torch.arange(block, dtype=torch.float64,
+                                                          device=device)[None, None, :], dtype)
+    lens_dev = torch.as_tensor(lengths, device=device)
 
-    # Burst region: b + b (*) h[0:L], length L_max, then delayed into the window via FFT.
-    j = torch.arange(l_max, dtype=dtype, device=device)
-    powers = torch.exp(log_p[:, :, None] * j[None, None, :].to(cdtype))  # (n, K, L)
-    h_burst = torch.einsum("nk,nkl->nl", weights, powers.imag)
+    # Burst region: h[0:L] and the mode states at the burst's last sample, both as batched
+    # products of coarse powers p^(block c) (n, K, C) with fine powers p^f (n, K, block).
+    nb_b = -(-l_max // block)
+    c_b = torch.arange(nb_b, dtype=torch.float64, device=device)[None, None, :] * block
+    cb_re, cb_im = _powers(decay, omega, c_b, dtype)  # (n, K, nb_b)
+    w = weights[:, :, None]
+    # h[c block + f] = sum_k w_k Im(P_c P_f) = sum_k w_k (Re P_c Im P_f + Im P_c Re P_f)
+    left = torch.cat([w * cb_re, w * cb_im], dim=1).transpose(1, 2)  # (n, nb_b, 2K)
+    h_burst = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :l_max]
     nfft = 1 << (2 * l_max - 1).bit_length()
     conv = torch.fft.irfft(torch.fft.rfft(b, nfft) * torch.fft.rfft(h_burst, nfft), nfft)[:, :l_max]
-    inside = (torch.arange(l_max, device=device)[None, :]
-              < torch.as_tensor(lengths, device=device)[:, None])
+    inside = torch.arange(l_max, device=device)[None, :] < lens_dev[:, None]
     head = mix[:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))
-    n_fft = 1 << (length + l_max - 1).bit_length()
-    k = torch.arange(n_fft // 2 + 1, dtype=dtype, device=device)
-    phase = torch.exp(torch.complex(torch.zeros_like(k)[None, :].expand(n, -1),
-                                    -2.0 * math.pi * k[None, :] * delay[:, None] / n_fft))
-    head_spec = torch.fft.rfft(head, n_fft) * phase
-    head_win = torch.fft.irfft(head_spec, n_fft)[:, :length]
-    # Heads wholly after or before the window would wrap around into it: drop them. A head
-    # that straddles the window's start wraps to positions >= n_fft - l_max >= length.
-    starts_late = ((local.detach() >= length) | (local.detach() <= -l_max))[:, None]
-    head_win = torch.where(starts_late, torch.zeros_like(head_win), head_win)
+    # state_k = sum_r p_k^r brev[r], r = L - 1 - j: (fine @ brev blocks), then coarse powers.
+    r = torch.arange(nb_b * block, device=device)[None, :]
+    src = (lens_dev[:, None] - 1 - r).clamp(min=0)
+    brev = torch.where(r < lens_dev[:, None], torch.gather(
+        torch.nn.functional.pad(b, (0, max(0, nb_b * block - l_max))), 1, src),
+        torch.zeros((), dtype=dtype, device=device)).reshape(n, nb_b, block).transpose(1, 2)
+    in_re = torch.bmm(fine_re, brev)  # (n, K, nb_b)
+    in_im = torch.bmm(fine_im, brev)
+    st_re = (cb_re * in_re - cb_im * in_im).sum(-1)  # (n, K)
+    st_im = (cb_re * in_im + cb_im * in_re).sum(-1)
+    coef_re, coef_im = weights * st_re, weights * st_im
 
-    # Free decay after the burst, evaluated on the window's grid.
-    rev = torch.arange(l_max - 1, -1, -1, device=device)[None, :] - (
-        l_max - torch.as_tensor(lengths, device=device)[:, None])  # L-1-j, (n, L_max)
-    rev_c = rev.clamp(min=0).to(dtype).to(cdtype)
-    state = (torch.exp(log_p[:, :, None] * rev_c[:, None, :]) * b[:, None, :].to(cdtype)).sum(-1)
-    coef = wc * state  # (n, K)
-    # p^(t - s) with s = delay + L - 1, as a product of a coarse and a fine power so that the
-    # sum over modes is a batched complex matrix product: no (atoms, modes, samples) tensor.
-    block = _block_size(t60.detach(), active, sr)
+    # Free decay after the burst on the window's grid: Im(sum_k coef_k p_k^(t - s)) with
+    # s = delay + L - 1 and t = block c + f, i.e. a real (n, C, 2K) x (n, 2K, block) product.
     n_blocks = -(-length // block)
-    lens_t = torch.as_tensor(lengths, dtype=dtype, device=device)
-    shift = delay + lens_t - 1.0  # (n,)
-    coarse_t = torch.arange(n_blocks, dtype=dtype, device=device) * block
-    coarse = (coarse_t[None, :] - shift[:, None]).clamp(min=-float(block))  # (n, nb)
-    left = coef[:, None, :] * torch.exp(log_p[:, None, :] * coarse[:, :, None].to(cdtype))
-    fine = torch.exp(log_p[:, :, None]
-                     * torch.arange(block, dtype=dtype, device=device)[None, None, :].to(cdtype))
-    tail = torch.bmm(left, fine).imag.reshape(n, n_blocks * block)[:, :length]
-    grid = torch.arange(length, dtype=dtype, device=device)
-    after = (grid[None, :] - local.detach()[:, None] - lens_t[:, None]) >= 0
-    tail = torch.where(after, tail, torch.zeros_like(tail))
+    shift = delay.double() + lens_dev.double() - 1.0  # (n,)
+    coarse = (torch.arange(n_blocks, dtype=torch.float64, device=device)[None, :] * block
+              - shift[:, None]).clamp(min=-float(block))  # (n, nb)
+    ct_re, ct_im = _powers(decay, omega, coarse[:, None, :], dtype)  # (n, K, nb)
+    a_re = coef_re[:, :, None] * ct_re - coef_im[:, :, None] * ct_im
+    a_im = coef_re[:, :, None] * ct_im + coef_im[:, :, None] * ct_re
+    left = torch.cat([a_re, a_im], dim=1).transpose(1, 2)  # (n, nb, 2K)
+    tail = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :length]
+    grid = torch.arange(length, device=device)
+    local_i = local.detach().round().long()
+    after = grid[None, :] >= (local_i + lens_dev)[:, None]
+    sig = torch.where(after, tail, torch.zeros((), dtype=dtype, device=device))
 
-    sig = (head_win + tail) * (10.0 ** (p["gain_db"] / 20.0))[:, None]
-    out = sig[:, None, :] * pan_gains(p["pan"], channels)[:, :, None]  # (n, C, T)
+    # Head at its integer onset sample (scatter), with the straight-through gradient of a
+    # continuous delay: head(t - d) differentiates to -head'(t - d), the band-limited
+    # derivative of the head. Its value term is exactly zero.
+    nd = 1 << (2 * l_max).bit_length()
+    kk = torch.arange(nd // 2 + 1, dtype=dtype, device=device)
+    ramp = (2.0 * math.pi / nd) * kk
+    ramp = torch.where(kk == nd // 2, torch.zeros_like(ramp), ramp)
+    spec = torch.fft.rfft(head.detach(), nd)
+    dhead = torch.fft.irfft(torch.complex(-spec.imag * ramp, spec.real * ramp), nd)[:, :l_max]
+    head = head - (delay - delay.detach())[:, None] * dhead
+    pos = local_i[:, None] + torch.arange(l_max, device=device)[None, :]
+    keep = (pos >= 0) & (pos < length)
+    head = torch.where(keep, head, torch.zeros((), dtype=dtype, device=device))
+    sig = sig.scatter_add(1, pos.clamp(0, length - 1), head)
+
+    g = (10.0 ** (p["gain_db"] / 20.0))[:, None] * pan_gains(p["pan"], channels)  # (n, C)
     if per_atom:
-        return out
-    total = torch.zeros((n_segments, channels, length), dtype=dtype, device=device)
-    return total.index_add(0, seg, out)
+        return sig[:, None, :] * g[:, :, None]
+    if n_segments == 1:
+        return (g.t() @ sig)[None]
+    # (segments * C, n) matrix of gains, zero outside each atom's segment.
+    one_hot = (seg[None, :] == torch.arange(n_segments, device=device)[:, None]).to(dtype)
+    mat = (one_hot[:, None, :] * g.t()[None, :, :]).reshape(n_segments * channels, n)
+    return (mat @ sig).reshape(n_segments, channels, length)
+
+
+def _powers(decay: torch.Tensor, omega: torch.Tensor, t: torch.Tensor, dtype):
+    """Real and imaginary parts of ``p^t = exp(decay t) (cos + i sin)(omega t)``, computed in
+    float64 (``decay``, ``omega`` (n, K) float64; ``t`` broadcastable to (n, K, T)) and
+    returned as ``dtype``, shape (n, K, T)."""
+    mag = torch.exp(decay[:, :, None] * t)
+    ang = omega[:, :, None] * t
+    return (mag * torch.cos(ang)).to(dtype), (mag * torch.sin(ang)).to(dtype)
 
 
 __all__ = ["CONTINUOUS", "DISCRETE", "atoms_from_params", "bursts", "mode_bank",
