@@ -58,6 +58,7 @@ def optimize(atoms: ResonantAtoms, target: torch.Tensor, iterations: int, device
     opt = seg.optimizer(cfg.learning_rate)
     loss_fn = MultiResolutionSTFTLoss(fft_sizes=cfg.fft_sizes)
     sparse = SparsityLoss(weight=cfg.sparsity)
+    target = loss_fn.prepare(target)
     curve = []
     t0 = time.perf_counter()
     reached = None

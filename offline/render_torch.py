@@ -90,23 +90,24 @@ def atoms_from_params(params: Mapping[str, torch.Tensor], *, clip: bool = True,
 
 _envelope_end = functools.lru_cache(maxsize=4096)(envelope_end)
 
-# White-noise spectra depend only on the keys and the FFT length: kept between calls (fitting
-# renders the same atoms' noise at every step). Keyed by (M, seeds, dtype, device).
+# White-noise spectra depend only on the key and the FFT length: kept between calls (fitting
+# renders the same atoms' noise at every step). One row per (seed, M, dtype, device).
 _NOISE_CACHE: dict[tuple, torch.Tensor] = {}
-_NOISE_CACHE_SIZE = 64
+_NOISE_CACHE_SIZE = 2048
 
 
 def _white_spectrum(seeds: np.ndarray, m: int, dtype, device) -> torch.Tensor:
     """``rfft(sqrt(3) * uniform_noise(seed, 0, m))`` for every seed, shape (len(seeds), m/2+1)."""
-    key = (m, seeds.tobytes(), dtype, str(device))
-    spec = _NOISE_CACHE.get(key)
-    if spec is None:
-        white = uniform_noise_rows(seeds, 0, m, dtype=dtype, device=device) * SQRT3
+    keys = [(int(s), m, dtype, str(device)) for s in seeds]
+    missing = [i for i, k in enumerate(keys) if k not in _NOISE_CACHE]
+    if missing:
+        white = uniform_noise_rows(seeds[missing], 0, m, dtype=dtype, device=device) * SQRT3
         spec = torch.fft.rfft(white, dim=1)
-        if len(_NOISE_CACHE) >= _NOISE_CACHE_SIZE:
-            _NOISE_CACHE.pop(next(iter(_NOISE_CACHE)))
-        _NOISE_CACHE[key] = spec
-    return spec
+        if len(_NOISE_CACHE) + len(missing) > _NOISE_CACHE_SIZE:
+            _NOISE_CACHE.clear()
+        for row, i in enumerate(missing):
+            _NOISE_CACHE[keys[i]] = spec[row]
+    return torch.stack([_NOISE_CACHE[k] for k in keys])
 
 
 def _burst_lengths(attack_s: np.ndarray, shape: np.ndarray, sr: float) -> np.ndarray:
@@ -331,8 +332,9 @@ def render_atoms(
     decay = -LN1000 / (t60_safe.double() * sr)  # (n, K), log|p|
     omega = (2.0 * math.pi / sr) * freq.double()  # (n, K), arg p
     block = _block_size(t60.detach(), active, sr, cap=_BLOCK_CAP)
-    fine_re, fine_im = _powers(decay, omega, torch.arange(block, dtype=torch.float64,
-                                                          device=device)[None, None, :], dtype)
+    # Fine powers (exponents < block) are accurate in the working dtype.
+    fine_re, fine_im = _powers(decay.to(dtype), omega.to(dtype), torch.arange(
+        block, dtype=dtype, device=device)[None, None, :], dtype)
     lens_dev = torch.as_tensor(lengths, device=device)
 
     # Burst region: h[0:L] and the mode states at the burst's last sample, both as batched
@@ -404,8 +406,8 @@ def render_atoms(
 
 def _powers(decay: torch.Tensor, omega: torch.Tensor, t: torch.Tensor, dtype):
     """Real and imaginary parts of ``p^t = exp(decay t) (cos + i sin)(omega t)``, computed in
-    float64 (``decay``, ``omega`` (n, K) float64; ``t`` broadcastable to (n, K, T)) and
-    returned as ``dtype``, shape (n, K, T)."""
+    the dtype of ``decay``, ``omega`` (n, K) (float64 for long exponents; ``t`` broadcastable
+    to (n, K, T)) and returned as ``dtype``, shape (n, K, T)."""
     mag = torch.exp(decay[:, :, None] * t)
     ang = omega[:, :, None] * t
     return (mag * torch.cos(ang)).to(dtype), (mag * torch.sin(ang)).to(dtype)
