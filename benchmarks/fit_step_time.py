@@ -6,6 +6,7 @@ plus the sparsity term, Adam on every continuous parameter. Prints the median of
 timed steps after ``--warmup`` untimed ones (< 1 minute on one CPU core).
 
     PYTHONPATH=. python benchmarks/fit_step_time.py [--threads 1] [--steps 10] [--device cpu]
+        [--long-bursts 0]
 """
 
 from __future__ import annotations
@@ -31,12 +32,19 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--long-bursts", type=int, default=0,
+                    help="give this many atoms the longest burst the fit allows (50 ms attack, "
+                         "shape 0.55: about 1 s), as optimization can")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     cfg = FitConfig()
     atoms = random_atoms(np.random.default_rng(0), N_ATOMS, N / SR)
+    if args.long_bursts:
+        k = min(args.long_bursts, N_ATOMS)
+        atoms = atoms.with_columns(attack_s=np.r_[np.full(k, 0.05), atoms.attack_s[k:]],
+                                   burst_shape=np.r_[np.full(k, 0.55), atoms.burst_shape[k:]])
     target = torch.as_tensor(np.random.default_rng(1).standard_normal((1, 1, N)) * 0.1,
                              dtype=torch.float32, device=device)
     seg = _Segment(atoms, 0.0, SR, device, torch.float32)
@@ -63,8 +71,9 @@ def main() -> None:
         if it >= args.warmup:
             rows.append((t1 - t0, t2 - t1, t3 - t2, t3 - t0))
     med = np.median(np.array(rows), axis=0)
-    print(f"seed-protocol step ({N_ATOMS} atoms x 16 modes, {N} samples at {SR} Hz), device "
-          f"{device}, {args.threads} thread(s), median of {args.steps}:")
+    print(f"seed-protocol step ({N_ATOMS} atoms x 16 modes, {N} samples at {SR} Hz, "
+          f"{args.long_bursts} long bursts), device {device}, {args.threads} thread(s), median "
+          f"of {args.steps}:")
     print(f"  render {med[0] * 1e3:7.1f} ms  loss {med[1] * 1e3:7.1f} ms  backward+step "
           f"{med[2] * 1e3:7.1f} ms  total {med[3] * 1e3:7.1f} ms/step")
 

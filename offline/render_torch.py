@@ -319,8 +319,6 @@ def render_atoms(
     local = (n0 - torch.as_tensor(start_samples, device=device)[seg]).to(dtype)
     delay = local + (x - x.detach())  # value: integer sample offset in the window
 
-    b, lengths = bursts(p, sr)
-    l_max = b.shape[1]
     cols = int(p["n_modes"].max().item()) if (p["preset"] < 0).all() else MAX_MODES
     freq, amp, t60, active = mode_bank(p, tables, sr, n_cols=max(1, min(MAX_MODES, cols)))
     mix = p["mix"]
@@ -335,35 +333,49 @@ def render_atoms(
     # Fine powers (exponents < block) are accurate in the working dtype.
     fine_re, fine_im = _powers(decay.to(dtype), omega.to(dtype), torch.arange(
         block, dtype=dtype, device=device)[None, None, :], dtype)
-    lens_dev = torch.as_tensor(lengths, device=device)
+    local_i = local.detach().round().long()
 
-    # Burst region: h[0:L] and the mode states at the burst's last sample, both as batched
-    # products of coarse powers p^(block c) (n, K, C) with fine powers p^f (n, K, block).
-    nb_b = -(-l_max // block)
-    c_b = torch.arange(nb_b, dtype=torch.float64, device=device)[None, None, :] * block
-    cb_re, cb_im = _powers(decay, omega, c_b, dtype)  # (n, K, nb_b)
-    w = weights[:, :, None]
-    # h[c block + f] = sum_k w_k Im(P_c P_f) = sum_k w_k (Re P_c Im P_f + Im P_c Re P_f)
-    left = torch.cat([w * cb_re, w * cb_im], dim=1).transpose(1, 2)  # (n, nb_b, 2K)
-    h_burst = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :l_max]
-    nfft = 1 << (2 * l_max - 1).bit_length()
-    conv = torch.fft.irfft(torch.fft.rfft(b, nfft) * torch.fft.rfft(h_burst, nfft), nfft)[:, :l_max]
-    inside = torch.arange(l_max, device=device)[None, :] < lens_dev[:, None]
-    head = mix[:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))
-    # state_k = sum_r p_k^r brev[r], r = L - 1 - j: (fine @ brev blocks), then coarse powers.
-    r = torch.arange(nb_b * block, device=device)[None, :]
-    src = (lens_dev[:, None] - 1 - r).clamp(min=0)
-    brev = torch.where(r < lens_dev[:, None], torch.gather(
-        torch.nn.functional.pad(b, (0, max(0, nb_b * block - l_max))), 1, src),
-        torch.zeros((), dtype=dtype, device=device)).reshape(n, nb_b, block).transpose(1, 2)
-    in_re = torch.bmm(fine_re, brev)  # (n, K, nb_b)
-    in_im = torch.bmm(fine_im, brev)
-    st_re = (cb_re * in_re - cb_im * in_im).sum(-1)  # (n, K)
-    st_im = (cb_re * in_im + cb_im * in_re).sum(-1)
-    coef_re, coef_im = weights * st_re, weights * st_im
+    # Burst region, per group of atoms whose burst lengths share a power of two (one long
+    # burst does not make every atom's burst work long).
+    lengths = _burst_lengths(p["attack_s"].detach().cpu().double().numpy(),
+                             p["burst_shape"].detach().cpu().double().numpy(), sr)
+    classes = np.maximum(4, np.ceil(np.log2(lengths)).astype(np.int64))
+    coefs, order, flat_idx, flat_val = [], [], [], []
+    for c in np.unique(classes):
+        idx = np.flatnonzero(classes == c)
+        it = torch.as_tensor(idx, device=device)
+        sub = {k: v[it] for k, v in p.items()}
+        c_re, c_im, head = _burst_region(
+            sub, sr, weights[it], decay[it], omega[it], fine_re[it], fine_im[it], block)
+        coefs.append(torch.cat([c_re, c_im], dim=1))
+        order.append(idx)
+        # The head at its integer onset sample, with the straight-through gradient of a
+        # continuous delay: head(t - d) differentiates to -head'(t - d), the band-limited
+        # derivative of the head; the added term's value is exactly zero.
+        l_b = head.shape[1]
+        nd = 1 << (2 * l_b).bit_length()
+        kk = torch.arange(nd // 2 + 1, dtype=dtype, device=device)
+        ramp = (2.0 * math.pi / nd) * kk
+        ramp = torch.where(kk == nd // 2, torch.zeros_like(ramp), ramp)
+        spec = torch.fft.rfft(head.detach(), nd)
+        dhead = torch.fft.irfft(torch.complex(-spec.imag * ramp, spec.real * ramp),
+                                nd)[:, :l_b]
+        d = delay[it]
+        head = head - (d - d.detach())[:, None] * dhead
+        pos = local_i[it][:, None] + torch.arange(l_b, device=device)[None, :]
+        keep = (pos >= 0) & (pos < length)
+        flat_val.append(torch.where(keep, head, torch.zeros((), dtype=dtype, device=device))
+                        .reshape(-1))
+        flat_idx.append((it[:, None] * length + pos.clamp(0, length - 1)).reshape(-1))
+    inv = np.empty(n, dtype=np.int64)
+    inv[np.concatenate(order)] = np.arange(n)
+    coef = torch.cat(coefs)[torch.as_tensor(inv, device=device)]
+    n_k = freq.shape[1]
+    coef_re, coef_im = coef[:, :n_k], coef[:, n_k:]
 
     # Free decay after the burst on the window's grid: Im(sum_k coef_k p_k^(t - s)) with
     # s = delay + L - 1 and t = block c + f, i.e. a real (n, C, 2K) x (n, 2K, block) product.
+    lens_dev = torch.as_tensor(lengths, device=device)
     n_blocks = -(-length // block)
     shift = delay.double() + lens_dev.double() - 1.0  # (n,)
     coarse = (torch.arange(n_blocks, dtype=torch.float64, device=device)[None, :] * block
@@ -374,24 +386,10 @@ def render_atoms(
     left = torch.cat([a_re, a_im], dim=1).transpose(1, 2)  # (n, nb, 2K)
     tail = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :length]
     grid = torch.arange(length, device=device)
-    local_i = local.detach().round().long()
     after = grid[None, :] >= (local_i + lens_dev)[:, None]
     sig = torch.where(after, tail, torch.zeros((), dtype=dtype, device=device))
-
-    # Head at its integer onset sample (scatter), with the straight-through gradient of a
-    # continuous delay: head(t - d) differentiates to -head'(t - d), the band-limited
-    # derivative of the head. Its value term is exactly zero.
-    nd = 1 << (2 * l_max).bit_length()
-    kk = torch.arange(nd // 2 + 1, dtype=dtype, device=device)
-    ramp = (2.0 * math.pi / nd) * kk
-    ramp = torch.where(kk == nd // 2, torch.zeros_like(ramp), ramp)
-    spec = torch.fft.rfft(head.detach(), nd)
-    dhead = torch.fft.irfft(torch.complex(-spec.imag * ramp, spec.real * ramp), nd)[:, :l_max]
-    head = head - (delay - delay.detach())[:, None] * dhead
-    pos = local_i[:, None] + torch.arange(l_max, device=device)[None, :]
-    keep = (pos >= 0) & (pos < length)
-    head = torch.where(keep, head, torch.zeros((), dtype=dtype, device=device))
-    sig = sig.scatter_add(1, pos.clamp(0, length - 1), head)
+    sig = sig.reshape(-1).scatter_add(0, torch.cat(flat_idx), torch.cat(flat_val)).reshape(
+        n, length)
 
     g = (10.0 ** (p["gain_db"] / 20.0))[:, None] * pan_gains(p["pan"], channels)  # (n, C)
     if per_atom:
@@ -402,6 +400,38 @@ def render_atoms(
     one_hot = (seg[None, :] == torch.arange(n_segments, device=device)[:, None]).to(dtype)
     mat = (one_hot[:, None, :] * g.t()[None, :, :]).reshape(n_segments * channels, n)
     return (mat @ sig).reshape(n_segments, channels, length)
+
+
+def _burst_region(p, sr, weights, decay, omega, fine_re, fine_im, block):
+    """Burst ``b``, ``b + b (*) h`` inside it (the head, (n, L_max)) and the mode states at
+    the burst's last sample times the mode weights (real and imaginary parts, (n, K)), for a
+    group of atoms; powers as coarse p^(block c) times fine p^f in batched products."""
+    b, lengths = bursts(p, sr)
+    dtype, device = b.dtype, b.device
+    n, l_max = b.shape
+    lens_dev = torch.as_tensor(lengths, device=device)
+    nb_b = -(-l_max // block)
+    c_b = torch.arange(nb_b, dtype=torch.float64, device=device)[None, None, :] * block
+    cb_re, cb_im = _powers(decay, omega, c_b, dtype)  # (n, K, nb_b)
+    w = weights[:, :, None]
+    # h[c block + f] = sum_k w_k Im(P_c P_f) = sum_k w_k (Re P_c Im P_f + Im P_c Re P_f)
+    left = torch.cat([w * cb_re, w * cb_im], dim=1).transpose(1, 2)  # (n, nb_b, 2K)
+    h_burst = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :l_max]
+    nfft = 1 << (2 * l_max - 1).bit_length()
+    conv = torch.fft.irfft(torch.fft.rfft(b, nfft) * torch.fft.rfft(h_burst, nfft), nfft)[:, :l_max]
+    inside = torch.arange(l_max, device=device)[None, :] < lens_dev[:, None]
+    head = p["mix"][:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))
+    # state_k = sum_r p_k^r brev[r], r = L - 1 - j: (fine @ brev blocks), then coarse powers.
+    r = torch.arange(nb_b * block, device=device)[None, :]
+    src = (lens_dev[:, None] - 1 - r).clamp(min=0)
+    brev = torch.where(r < lens_dev[:, None], torch.gather(
+        torch.nn.functional.pad(b, (0, max(0, nb_b * block - l_max))), 1, src),
+        torch.zeros((), dtype=dtype, device=device)).reshape(n, nb_b, block).transpose(1, 2)
+    in_re = torch.bmm(fine_re, brev)  # (n, K, nb_b)
+    in_im = torch.bmm(fine_im, brev)
+    st_re = (cb_re * in_re - cb_im * in_im).sum(-1)  # (n, K)
+    st_im = (cb_re * in_im + cb_im * in_re).sum(-1)
+    return weights * st_re, weights * st_im, head
 
 
 def _powers(decay: torch.Tensor, omega: torch.Tensor, t: torch.Tensor, dtype):
