@@ -8,22 +8,26 @@ the result has shape (segments, channels, length).
 How it is computed
 ------------------
 * Burst: the counter-based noise of each atom (bit-identical to NumPy,
-  :mod:`atomsynth.offline.noise_torch`), filtered in the frequency domain with the atom's own FFT
-  length ``M`` (atoms are grouped by ``M``), times the gamma envelope, cut at the reference's
-  burst length ``L``.
+  :mod:`atomsynth.offline.noise_torch`; its spectrum cached per key and FFT length), filtered
+  in the frequency domain with the atom's own FFT length ``M`` (atoms are grouped by ``M``),
+  times the gamma envelope, cut at the reference's burst length ``L``. Burst-region work is
+  done per group of atoms whose ``L`` share a power of two.
+* Every sum over modes of powers ``p_m^t`` is split as ``t = block c + f`` (``p^t = p^(block c)
+  p^f``) and done as a batched *real* matrix product, ``Im(sum_m C_m P_m^f) = [Re C, Im C] @
+  [Im P^f; Re P^f]``: no (atoms, modes, samples) tensor. Coarse powers come from float64 poles
+  (their exponents reach the window length); the block (at most 256) is small enough that no
+  power of the fastest-decaying mode overflows.
 * Resonance inside the burst (``n < L``): FFT convolution of the burst with ``h[0:L]``.
 * Resonance after the burst: the closed form ``Im(sum_m w_m s_m p_m^(n - L + 1))`` with the mode
-  states ``s_m`` at the burst's last sample, evaluated on the window's sample grid as a batched
-  complex matrix product: with ``n = block * c + f``, ``p^n = p^(block c) p^f``, so the sum over
-  modes multiplies an (atoms, blocks, modes) matrix by an (atoms, modes, block) one. Memory is
-  ``atoms x modes x (length / block + block)``; the block (at most 512) is small enough that no
-  power of the fastest-decaying mode overflows.
+  states ``s_m`` at the burst's last sample, evaluated on the window's sample grid.
 * Onset: the reference starts an atom on sample ``n0 = floor(onset_s sr + 0.5)``. The renderer
   places it exactly there (so it equals the reference), and differentiates through a continuous
   delay with a straight-through estimator: the delay is ``n0 + (x - stop_grad(x))`` with
-  ``x = onset_s sr``, applied as a frequency-domain (fractional) delay to the burst part and
-  inside the exponent of the free decay. The value is the integer delay; the gradient is the
-  derivative of the band-limited fractional delay.
+  ``x = onset_s sr``; the burst part is added at ``n0`` (scatter) plus ``-(delay -
+  stop_grad(delay)) head'`` (``head'`` its band-limited derivative, a term whose value is 0), and
+  the delay enters the exponent of the free decay.
+* The sum over atoms (gain, pan and segment folded in) is one (segments x channels, atoms) x
+  (atoms, samples) matrix product.
 
 Discrete quantities (burst length ``L``, noise FFT length ``M``, onset sample, which modes lie
 under Nyquist, ``n_modes``, ``seed``, ``preset``) are read from detached values each call; the
