@@ -103,15 +103,16 @@ _NOISE_CACHE_SIZE = 2048
 def _white_spectrum(seeds: np.ndarray, m: int, dtype, device) -> torch.Tensor:
     """``rfft(sqrt(3) * uniform_noise(seed, 0, m))`` for every seed, shape (len(seeds), m/2+1)."""
     keys = [(int(s), m, dtype, str(device)) for s in seeds]
-    missing = [i for i, k in enumerate(keys) if k not in _NOISE_CACHE]
+    rows = [_NOISE_CACHE.get(k) for k in keys]  # local references: safe if another thread
+    missing = [i for i, r in enumerate(rows) if r is None]  # clears the cache meanwhile
     if missing:
         white = uniform_noise_rows(seeds[missing], 0, m, dtype=dtype, device=device) * SQRT3
         spec = torch.fft.rfft(white, dim=1)
         if len(_NOISE_CACHE) + len(missing) > _NOISE_CACHE_SIZE:
             _NOISE_CACHE.clear()
         for row, i in enumerate(missing):
-            _NOISE_CACHE[keys[i]] = spec[row]
-    return torch.stack([_NOISE_CACHE[k] for k in keys])
+            rows[i] = _NOISE_CACHE[keys[i]] = spec[row]
+    return torch.stack(rows)
 
 
 def _burst_lengths(attack_s: np.ndarray, shape: np.ndarray, sr: float) -> np.ndarray:
