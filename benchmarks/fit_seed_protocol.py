@@ -10,6 +10,7 @@ to reach the baseline's final loss. Target: a tenth of the baseline's steps.
 
     PYTHONPATH=. python benchmarks/fit_seed_protocol.py [--iterations 3000] [--device auto]
         [--file /work/shared/data/bright_piano.flac] [--offset 0.0] [--json out.json]
+        [--threads N]
 
 Both runs use the same loss (spectral part compared; the sparsity term is added during
 optimization), the same learning rates and the same renderer; only the starting atoms differ.
@@ -58,6 +59,7 @@ def optimize(atoms: ResonantAtoms, target: torch.Tensor, iterations: int, device
     opt = seg.optimizer(cfg.learning_rate)
     loss_fn = MultiResolutionSTFTLoss(fft_sizes=cfg.fft_sizes)
     sparse = SparsityLoss(weight=cfg.sparsity)
+    target = loss_fn.prepare(target)
     curve = []
     t0 = time.perf_counter()
     reached = None
@@ -88,7 +90,10 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=3000, help="baseline steps (protocol 3000)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     torch.use_deterministic_algorithms(True, warn_only=True)
     x, sr = read_audio(args.file)
@@ -100,7 +105,8 @@ def main() -> None:
     target = torch.as_tensor(x, dtype=torch.float32, device=device)[None, None]
     print(f"seed protocol: {N_ATOMS} atoms, {N} samples at {SR} Hz of {args.file}, device "
           f"{device}, baseline {args.iterations} steps"
-          f"{'' if args.iterations == 3000 else ' (protocol: 3000)'}")
+          f"{'' if args.iterations == 3000 else ' (protocol: 3000)'}, "
+          f"{torch.get_num_threads()} thread(s)")
     rng = np.random.default_rng(0)
     base = optimize(random_atoms(rng, N_ATOMS, N / SR), target, args.iterations, device,
                     label="random  ")

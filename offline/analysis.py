@@ -284,7 +284,20 @@ def calibrate_gains(atom_power: np.ndarray, target_power: np.ndarray) -> np.ndar
     a = atom_power.reshape(n, -1).T
     b = target_power.reshape(-1)
     scale = np.sqrt(np.maximum(a.sum(axis=1), b) + 1e-20)  # compress: weight rows by 1/sqrt
-    w, _ = nnls(a / scale[:, None], b / scale, maxiter=50 * n)
+    a = a / scale[:, None]
+    b = b / scale
+    # The same problem on the (n, n) Cholesky factor of the normal equations, R^T R = A^T A:
+    # ||A w - b||^2 = ||R w - R^-T A^T b||^2 + const, so NNLS sees n rows instead of
+    # bins x frames (seconds -> milliseconds). Rank-deficient A falls back to the full rows.
+    try:
+        r = np.linalg.cholesky(a.T @ a).T
+    except np.linalg.LinAlgError:
+        r = None
+    if r is not None and np.all(np.abs(np.diag(r)) > 1e-10 * np.abs(np.diag(r)).max()):
+        rhs = np.linalg.solve(r.T, a.T @ b)
+        w, _ = nnls(r, rhs, maxiter=50 * n)
+    else:
+        w, _ = nnls(a, b, maxiter=50 * n)
     return np.sqrt(w)
 
 

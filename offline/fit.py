@@ -317,6 +317,7 @@ def fit_audio(
             tgt = torch.as_tensor(residual, dtype=dtype, device=device)[None]
             if len(atoms) == 0:
                 continue
+            tgt = loss_fn.prepare(tgt)  # the target's spectra, once per segment
             atoms = _calibrate(atoms, residual, sr, channels, start_s, win_len, device, dtype)
             seg = _Segment(atoms, start_s, sr, device, dtype)
             opt = seg.optimizer(cfg.learning_rate)

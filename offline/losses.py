@@ -31,17 +31,47 @@ def _check_weight(name: str, value: float) -> float:
     return value
 
 
+_WINDOWS: dict[tuple, torch.Tensor] = {}
+
+
+def _hann(n_fft: int, dtype, device) -> torch.Tensor:
+    """The periodic Hann window of ``n_fft`` samples, made once per size, dtype and device."""
+    key = (n_fft, dtype, str(device))
+    w = _WINDOWS.get(key)
+    if w is None:
+        w = _WINDOWS[key] = torch.hann_window(n_fft, dtype=dtype, device=device)
+    return w
+
+
 def stft_magnitude(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
     """|STFT| with a periodic Hann window, shape (..., n_fft // 2 + 1, frames)."""
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
     if flat.shape[-1] < n_fft:
         flat = nn.functional.pad(flat, (0, n_fft - flat.shape[-1]))
-    window = torch.hann_window(n_fft, dtype=x.dtype, device=x.device)
+    window = _hann(n_fft, x.dtype, x.device)
     spec = torch.stft(flat, n_fft, hop_length=hop, window=window, center=True,
                       return_complex=True)
     mag = spec.abs()
     return mag.reshape(*lead, *mag.shape[-2:])
+
+
+class PreparedTarget:
+    """A target's STFT magnitudes (and their logs and means) for every resolution of one
+    :class:`MultiResolutionSTFTLoss`, from :meth:`MultiResolutionSTFTLoss.prepare`: pass it
+    in place of the target when the same target is compared many times (fitting)."""
+
+    def __init__(self, loss: MultiResolutionSTFTLoss, target: torch.Tensor) -> None:
+        self.loss = loss
+        self.shape = tuple(target.shape)
+        self.dtype, self.device = target.dtype, target.device
+        self.mags, self.logs, self.scales = [], [], []
+        with torch.no_grad():
+            for n_fft in loss.fft_sizes:
+                b = stft_magnitude(target.detach(), n_fft, max(1, n_fft // loss.overlap))
+                self.mags.append(b)
+                self.logs.append(torch.log(b + loss.eps))
+                self.scales.append(b.mean().clamp(min=loss.eps))
 
 
 class MultiResolutionSTFTLoss(nn.Module):
@@ -79,21 +109,39 @@ class MultiResolutionSTFTLoss(nn.Module):
             raise ParameterError(f"eps = {eps!r} is out of range; allowed (0, inf)")
         self.eps = float(eps)
 
-    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if output.shape != target.shape:
+    def prepare(self, target: torch.Tensor) -> PreparedTarget:
+        """The target's spectra computed once; ``loss(output, prepared)`` equals
+        ``loss(output, target)`` (no gradient flows to a prepared target)."""
+        return PreparedTarget(self, target)
+
+    def forward(self, output: torch.Tensor,
+                target: torch.Tensor | PreparedTarget) -> torch.Tensor:
+        """The loss, a scalar; ``target`` is a tensor of ``output``'s shape or a
+        :class:`PreparedTarget` of this loss."""
+        if isinstance(target, PreparedTarget):
+            if target.loss is not self:
+                raise ParameterError("the prepared target was made by another loss object")
+            prepared = target
+        else:
+            prepared = None
+        shape = prepared.shape if prepared is not None else tuple(target.shape)
+        if tuple(output.shape) != shape:
             raise ParameterError(f"output shape {tuple(output.shape)} differs from target "
-                                 f"shape {tuple(target.shape)}")
+                                 f"shape {shape}")
         total = output.new_zeros(())
-        for n_fft in self.fft_sizes:
+        for i, n_fft in enumerate(self.fft_sizes):
             hop = max(1, n_fft // self.overlap)
             a = stft_magnitude(output, n_fft, hop)
-            b = stft_magnitude(target, n_fft, hop)
-            if self.linear_weight:
+            if prepared is not None:
+                b, log_b, scale = prepared.mags[i], prepared.logs[i], prepared.scales[i]
+            else:
+                b = stft_magnitude(target, n_fft, hop)
+                log_b = torch.log(b + self.eps) if self.log_weight else None
                 scale = b.mean().clamp(min=self.eps)
+            if self.linear_weight:
                 total = total + self.linear_weight * (a - b).abs().mean() / scale
             if self.log_weight:
-                total = total + self.log_weight * (
-                    torch.log(a + self.eps) - torch.log(b + self.eps)).abs().mean()
+                total = total + self.log_weight * (torch.log(a + self.eps) - log_b).abs().mean()
         return total / len(self.fft_sizes)
 
 
@@ -172,4 +220,5 @@ class SparsityLoss(nn.Module):
         return self.weight * (10.0 ** (gain_db / 20.0)).mean()
 
 
-__all__ = ["MultiBandSTFTLoss", "MultiResolutionSTFTLoss", "SparsityLoss", "stft_magnitude"]
+__all__ = ["MultiBandSTFTLoss", "MultiResolutionSTFTLoss", "PreparedTarget", "SparsityLoss",
+           "stft_magnitude"]

@@ -33,6 +33,18 @@ def noise_bits(seed: int, start: int, count: int, *, device=None) -> torch.Tenso
     return _hash32((_hash32(i ^ key) + key) & MASK32)
 
 
+def uniform_noise_rows(seeds, start: int, count: int, *, dtype=torch.float32,
+                       device=None) -> torch.Tensor:
+    """Noise of many keys at once, shape (len(seeds), count): row i is
+    ``uniform_noise(seeds[i], start, count)`` (bit-identical)."""
+    s = torch.as_tensor(seeds, dtype=torch.int64, device=device).reshape(-1, 1)
+    key = _hash32((s + GOLDEN) & MASK32)
+    i = torch.arange(start, start + count, dtype=torch.int64, device=device)[None, :] & MASK32
+    v = _hash32((_hash32(i ^ key) + key) & MASK32)
+    t = 2 * (v >> 8) + 1 - (1 << 24)
+    return t.to(dtype) * SCALE
+
+
 def uniform_noise(seed: int, start: int, count: int, *, dtype=torch.float32,
                   device=None) -> torch.Tensor:
     """Uniform noise on (-1, 1), shape (count,): :func:`atomsynth.rt.noise.uniform_noise`."""

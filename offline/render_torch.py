@@ -8,22 +8,26 @@ the result has shape (segments, channels, length).
 How it is computed
 ------------------
 * Burst: the counter-based noise of each atom (bit-identical to NumPy,
-  :mod:`atomsynth.offline.noise_torch`), filtered in the frequency domain with the atom's own FFT
-  length ``M`` (atoms are grouped by ``M``), times the gamma envelope, cut at the reference's
-  burst length ``L``.
+  :mod:`atomsynth.offline.noise_torch`; its spectrum cached per key and FFT length), filtered
+  in the frequency domain with the atom's own FFT length ``M`` (atoms are grouped by ``M``),
+  times the gamma envelope, cut at the reference's burst length ``L``. Burst-region work is
+  done per group of atoms whose ``L`` share a power of two.
+* Every sum over modes of powers ``p_m^t`` is split as ``t = block c + f`` (``p^t = p^(block c)
+  p^f``) and done as a batched *real* matrix product, ``Im(sum_m C_m P_m^f) = [Re C, Im C] @
+  [Im P^f; Re P^f]``: no (atoms, modes, samples) tensor. Coarse powers come from float64 poles
+  (their exponents reach the window length); the block (at most 256) is small enough that no
+  power of the fastest-decaying mode overflows.
 * Resonance inside the burst (``n < L``): FFT convolution of the burst with ``h[0:L]``.
 * Resonance after the burst: the closed form ``Im(sum_m w_m s_m p_m^(n - L + 1))`` with the mode
-  states ``s_m`` at the burst's last sample, evaluated on the window's sample grid as a batched
-  complex matrix product: with ``n = block * c + f``, ``p^n = p^(block c) p^f``, so the sum over
-  modes multiplies an (atoms, blocks, modes) matrix by an (atoms, modes, block) one. Memory is
-  ``atoms x modes x (length / block + block)``; the block (at most 512) is small enough that no
-  power of the fastest-decaying mode overflows.
+  states ``s_m`` at the burst's last sample, evaluated on the window's sample grid.
 * Onset: the reference starts an atom on sample ``n0 = floor(onset_s sr + 0.5)``. The renderer
   places it exactly there (so it equals the reference), and differentiates through a continuous
   delay with a straight-through estimator: the delay is ``n0 + (x - stop_grad(x))`` with
-  ``x = onset_s sr``, applied as a frequency-domain (fractional) delay to the burst part and
-  inside the exponent of the free decay. The value is the integer delay; the gradient is the
-  derivative of the band-limited fractional delay.
+  ``x = onset_s sr``; the burst part is added at ``n0`` (scatter) plus ``-(delay -
+  stop_grad(delay)) head'`` (``head'`` its band-limited derivative, a term whose value is 0), and
+  the delay enters the exponent of the free decay.
+* The sum over atoms (gain, pan and segment folded in) is one (segments x channels, atoms) x
+  (atoms, samples) matrix product.
 
 Discrete quantities (burst length ``L``, noise FFT length ``M``, onset sample, which modes lie
 under Nyquist, ``n_modes``, ``seed``, ``preset``) are read from detached values each call; the
@@ -32,12 +36,13 @@ envelope's -80 dB cut and the clamps of T60 to [0.001, 120] s have zero gradient
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from atomsynth.offline.noise_torch import uniform_noise
+from atomsynth.offline.noise_torch import uniform_noise_rows
 from atomsynth.rt.atoms import ResonantAtoms
 from atomsynth.rt.burst import envelope_end
 from atomsynth.rt.errors import ParameterError
@@ -87,8 +92,31 @@ def atoms_from_params(params: Mapping[str, torch.Tensor], *, clip: bool = True,
     return ResonantAtoms(**cols)
 
 
+_envelope_end = functools.lru_cache(maxsize=4096)(envelope_end)
+
+# White-noise spectra depend only on the key and the FFT length: kept between calls (fitting
+# renders the same atoms' noise at every step). One row per (seed, M, dtype, device).
+_NOISE_CACHE: dict[tuple, torch.Tensor] = {}
+_NOISE_CACHE_SIZE = 2048
+
+
+def _white_spectrum(seeds: np.ndarray, m: int, dtype, device) -> torch.Tensor:
+    """``rfft(sqrt(3) * uniform_noise(seed, 0, m))`` for every seed, shape (len(seeds), m/2+1)."""
+    keys = [(int(s), m, dtype, str(device)) for s in seeds]
+    rows = [_NOISE_CACHE.get(k) for k in keys]  # local references: safe if another thread
+    missing = [i for i, r in enumerate(rows) if r is None]  # clears the cache meanwhile
+    if missing:
+        white = uniform_noise_rows(seeds[missing], 0, m, dtype=dtype, device=device) * SQRT3
+        spec = torch.fft.rfft(white, dim=1)
+        if len(_NOISE_CACHE) + len(missing) > _NOISE_CACHE_SIZE:
+            _NOISE_CACHE.clear()
+        for row, i in enumerate(missing):
+            rows[i] = _NOISE_CACHE[keys[i]] = spec[row]
+    return torch.stack(rows)
+
+
 def _burst_lengths(attack_s: np.ndarray, shape: np.ndarray, sr: float) -> np.ndarray:
-    ends = np.array([envelope_end(float(k)) for k in shape], dtype=np.float64)
+    ends = np.array([_envelope_end(float(k)) for k in shape], dtype=np.float64)
     return np.maximum(1, np.ceil(attack_s * ends * sr)).astype(np.int64)
 
 
@@ -176,9 +204,7 @@ def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Ten
     for m in np.unique(ffts):
         idx = np.flatnonzero(ffts == m)
         m = int(m)
-        white = torch.stack([uniform_noise(int(seeds[i]), 0, m, dtype=dtype, device=device)
-                             for i in idx]) * SQRT3
-        spec = torch.fft.rfft(white, dim=1)
+        spec = _white_spectrum(np.ascontiguousarray(seeds[idx]), m, dtype, device)
         freqs = torch.arange(spec.shape[1], dtype=dtype, device=device) * (sr / m)
         it = torch.as_tensor(idx, device=device)
         hz, bw = p["noise_hz"][it][:, None], p["noise_bw_hz"][it][:, None]
@@ -207,11 +233,14 @@ def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Ten
     return band * env, lengths
 
 
-def _block_size(t60: torch.Tensor, active: torch.Tensor, sr: float) -> int:
-    """Largest power of two (<= 512) over which the fastest active mode decays by < e^40."""
+_BLOCK_CAP = 256
+
+
+def _block_size(t60: torch.Tensor, active: torch.Tensor, sr: float, cap: int = 512) -> int:
+    """Largest power of two (<= ``cap``) over which the fastest active mode decays by < e^40."""
     fastest = t60[active].min().item() if bool(active.any()) else 1.0
     per_sample = LN1000 / (fastest * sr)
-    block = 512
+    block = cap
     while block > 1 and per_sample * block > 40.0:
         block //= 2
     return block
@@ -275,7 +304,6 @@ def render_atoms(
     sr = float(sample_rate)
     p = params
     dtype, device = p["f0_hz"].dtype, p["f0_hz"].device
-    cdtype = torch.complex64 if dtype == torch.float32 else torch.complex128
     n = p["f0_hz"].shape[0]
     length = int(length)
     if segment is None:
@@ -296,8 +324,6 @@ def render_atoms(
     local = (n0 - torch.as_tensor(start_samples, device=device)[seg]).to(dtype)
     delay = local + (x - x.detach())  # value: integer sample offset in the window
 
-    b, lengths = bursts(p, sr)
-    l_max = b.shape[1]
     cols = int(p["n_modes"].max().item()) if (p["preset"] < 0).all() else MAX_MODES
     freq, amp, t60, active = mode_bank(p, tables, sr, n_cols=max(1, min(MAX_MODES, cols)))
     mix = p["mix"]
@@ -305,57 +331,121 @@ def render_atoms(
     weights = amp * ((1.0 - mix) * norm / sr)[:, None]  # (n, K)
     # Inactive modes (amplitude 0) get a slow decay so that no power of them overflows.
     t60_safe = torch.where(active, t60, torch.ones_like(t60))
-    log_p = torch.complex(-LN1000 / (t60_safe * sr), 2.0 * math.pi * freq / sr)  # (n, K)
-    wc = weights.to(cdtype)
+    # Poles in float64 whatever the dtype: powers up to the window length keep their phase.
+    decay = -LN1000 / (t60_safe.double() * sr)  # (n, K), log|p|
+    omega = (2.0 * math.pi / sr) * freq.double()  # (n, K), arg p
+    block = _block_size(t60.detach(), active, sr, cap=_BLOCK_CAP)
+    # Fine powers (exponents < block) are accurate in the working dtype.
+    fine_re, fine_im = _powers(decay.to(dtype), omega.to(dtype), torch.arange(
+        block, dtype=dtype, device=device)[None, None, :], dtype)
+    local_i = local.detach().round().long()
 
-    # Burst region: b + b (*) h[0:L], length L_max, then delayed into the window via FFT.
-    j = torch.arange(l_max, dtype=dtype, device=device)
-    powers = torch.exp(log_p[:, :, None] * j[None, None, :].to(cdtype))  # (n, K, L)
-    h_burst = torch.einsum("nk,nkl->nl", weights, powers.imag)
+    # Burst region, per group of atoms whose burst lengths share a power of two (one long
+    # burst does not make every atom's burst work long).
+    lengths = _burst_lengths(p["attack_s"].detach().cpu().double().numpy(),
+                             p["burst_shape"].detach().cpu().double().numpy(), sr)
+    classes = np.maximum(4, np.ceil(np.log2(lengths)).astype(np.int64))
+    coefs, order, flat_idx, flat_val = [], [], [], []
+    for c in np.unique(classes):
+        idx = np.flatnonzero(classes == c)
+        it = torch.as_tensor(idx, device=device)
+        sub = {k: v[it] for k, v in p.items()}
+        c_re, c_im, head = _burst_region(
+            sub, sr, weights[it], decay[it], omega[it], fine_re[it], fine_im[it], block)
+        coefs.append(torch.cat([c_re, c_im], dim=1))
+        order.append(idx)
+        # The head at its integer onset sample, with the straight-through gradient of a
+        # continuous delay: head(t - d) differentiates to -head'(t - d), the band-limited
+        # derivative of the head; the added term's value is exactly zero.
+        l_b = head.shape[1]
+        nd = 1 << (2 * l_b).bit_length()
+        kk = torch.arange(nd // 2 + 1, dtype=dtype, device=device)
+        ramp = (2.0 * math.pi / nd) * kk
+        ramp = torch.where(kk == nd // 2, torch.zeros_like(ramp), ramp)
+        spec = torch.fft.rfft(head.detach(), nd)
+        dhead = torch.fft.irfft(torch.complex(-spec.imag * ramp, spec.real * ramp),
+                                nd)[:, :l_b]
+        d = delay[it]
+        head = head - (d - d.detach())[:, None] * dhead
+        pos = local_i[it][:, None] + torch.arange(l_b, device=device)[None, :]
+        keep = (pos >= 0) & (pos < length)
+        flat_val.append(torch.where(keep, head, torch.zeros((), dtype=dtype, device=device))
+                        .reshape(-1))
+        flat_idx.append((it[:, None] * length + pos.clamp(0, length - 1)).reshape(-1))
+    inv = np.empty(n, dtype=np.int64)
+    inv[np.concatenate(order)] = np.arange(n)
+    coef = torch.cat(coefs)[torch.as_tensor(inv, device=device)]
+    n_k = freq.shape[1]
+    coef_re, coef_im = coef[:, :n_k], coef[:, n_k:]
+
+    # Free decay after the burst on the window's grid: Im(sum_k coef_k p_k^(t - s)) with
+    # s = delay + L - 1 and t = block c + f, i.e. a real (n, C, 2K) x (n, 2K, block) product.
+    lens_dev = torch.as_tensor(lengths, device=device)
+    n_blocks = -(-length // block)
+    shift = delay.double() + lens_dev.double() - 1.0  # (n,)
+    coarse = (torch.arange(n_blocks, dtype=torch.float64, device=device)[None, :] * block
+              - shift[:, None]).clamp(min=-float(block))  # (n, nb)
+    ct_re, ct_im = _powers(decay, omega, coarse[:, None, :], dtype)  # (n, K, nb)
+    a_re = coef_re[:, :, None] * ct_re - coef_im[:, :, None] * ct_im
+    a_im = coef_re[:, :, None] * ct_im + coef_im[:, :, None] * ct_re
+    left = torch.cat([a_re, a_im], dim=1).transpose(1, 2)  # (n, nb, 2K)
+    tail = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :length]
+    grid = torch.arange(length, device=device)
+    after = grid[None, :] >= (local_i + lens_dev)[:, None]
+    sig = torch.where(after, tail, torch.zeros((), dtype=dtype, device=device))
+    sig = sig.reshape(-1).scatter_add(0, torch.cat(flat_idx), torch.cat(flat_val)).reshape(
+        n, length)
+
+    g = (10.0 ** (p["gain_db"] / 20.0))[:, None] * pan_gains(p["pan"], channels)  # (n, C)
+    if per_atom:
+        return sig[:, None, :] * g[:, :, None]
+    if n_segments == 1:
+        return (g.t() @ sig)[None]
+    # (segments * C, n) matrix of gains, zero outside each atom's segment.
+    one_hot = (seg[None, :] == torch.arange(n_segments, device=device)[:, None]).to(dtype)
+    mat = (one_hot[:, None, :] * g.t()[None, :, :]).reshape(n_segments * channels, n)
+    return (mat @ sig).reshape(n_segments, channels, length)
+
+
+def _burst_region(p, sr, weights, decay, omega, fine_re, fine_im, block):
+    """Burst ``b``, ``b + b (*) h`` inside it (the head, (n, L_max)) and the mode states at
+    the burst's last sample times the mode weights (real and imaginary parts, (n, K)), for a
+    group of atoms; powers as coarse p^(block c) times fine p^f in batched products."""
+    b, lengths = bursts(p, sr)
+    dtype, device = b.dtype, b.device
+    n, l_max = b.shape
+    lens_dev = torch.as_tensor(lengths, device=device)
+    nb_b = -(-l_max // block)
+    c_b = torch.arange(nb_b, dtype=torch.float64, device=device)[None, None, :] * block
+    cb_re, cb_im = _powers(decay, omega, c_b, dtype)  # (n, K, nb_b)
+    w = weights[:, :, None]
+    # h[c block + f] = sum_k w_k Im(P_c P_f) = sum_k w_k (Re P_c Im P_f + Im P_c Re P_f)
+    left = torch.cat([w * cb_re, w * cb_im], dim=1).transpose(1, 2)  # (n, nb_b, 2K)
+    h_burst = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :l_max]
     nfft = 1 << (2 * l_max - 1).bit_length()
     conv = torch.fft.irfft(torch.fft.rfft(b, nfft) * torch.fft.rfft(h_burst, nfft), nfft)[:, :l_max]
-    inside = (torch.arange(l_max, device=device)[None, :]
-              < torch.as_tensor(lengths, device=device)[:, None])
-    head = mix[:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))
-    n_fft = 1 << (length + l_max - 1).bit_length()
-    k = torch.arange(n_fft // 2 + 1, dtype=dtype, device=device)
-    phase = torch.exp(torch.complex(torch.zeros_like(k)[None, :].expand(n, -1),
-                                    -2.0 * math.pi * k[None, :] * delay[:, None] / n_fft))
-    head_spec = torch.fft.rfft(head, n_fft) * phase
-    head_win = torch.fft.irfft(head_spec, n_fft)[:, :length]
-    # Heads wholly after or before the window would wrap around into it: drop them. A head
-    # that straddles the window's start wraps to positions >= n_fft - l_max >= length.
-    starts_late = ((local.detach() >= length) | (local.detach() <= -l_max))[:, None]
-    head_win = torch.where(starts_late, torch.zeros_like(head_win), head_win)
+    inside = torch.arange(l_max, device=device)[None, :] < lens_dev[:, None]
+    head = p["mix"][:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))
+    # state_k = sum_r p_k^r brev[r], r = L - 1 - j: (fine @ brev blocks), then coarse powers.
+    r = torch.arange(nb_b * block, device=device)[None, :]
+    src = (lens_dev[:, None] - 1 - r).clamp(min=0)
+    brev = torch.where(r < lens_dev[:, None], torch.gather(
+        torch.nn.functional.pad(b, (0, max(0, nb_b * block - l_max))), 1, src),
+        torch.zeros((), dtype=dtype, device=device)).reshape(n, nb_b, block).transpose(1, 2)
+    in_re = torch.bmm(fine_re, brev)  # (n, K, nb_b)
+    in_im = torch.bmm(fine_im, brev)
+    st_re = (cb_re * in_re - cb_im * in_im).sum(-1)  # (n, K)
+    st_im = (cb_re * in_im + cb_im * in_re).sum(-1)
+    return weights * st_re, weights * st_im, head
 
-    # Free decay after the burst, evaluated on the window's grid.
-    rev = torch.arange(l_max - 1, -1, -1, device=device)[None, :] - (
-        l_max - torch.as_tensor(lengths, device=device)[:, None])  # L-1-j, (n, L_max)
-    rev_c = rev.clamp(min=0).to(dtype).to(cdtype)
-    state = (torch.exp(log_p[:, :, None] * rev_c[:, None, :]) * b[:, None, :].to(cdtype)).sum(-1)
-    coef = wc * state  # (n, K)
-    # p^(t - s) with s = delay + L - 1, as a product of a coarse and a fine power so that the
-    # sum over modes is a batched complex matrix product: no (atoms, modes, samples) tensor.
-    block = _block_size(t60.detach(), active, sr)
-    n_blocks = -(-length // block)
-    lens_t = torch.as_tensor(lengths, dtype=dtype, device=device)
-    shift = delay + lens_t - 1.0  # (n,)
-    coarse_t = torch.arange(n_blocks, dtype=dtype, device=device) * block
-    coarse = (coarse_t[None, :] - shift[:, None]).clamp(min=-float(block))  # (n, nb)
-    left = coef[:, None, :] * torch.exp(log_p[:, None, :] * coarse[:, :, None].to(cdtype))
-    fine = torch.exp(log_p[:, :, None]
-                     * torch.arange(block, dtype=dtype, device=device)[None, None, :].to(cdtype))
-    tail = torch.bmm(left, fine).imag.reshape(n, n_blocks * block)[:, :length]
-    grid = torch.arange(length, dtype=dtype, device=device)
-    after = (grid[None, :] - local.detach()[:, None] - lens_t[:, None]) >= 0
-    tail = torch.where(after, tail, torch.zeros_like(tail))
 
-    sig = (head_win + tail) * (10.0 ** (p["gain_db"] / 20.0))[:, None]
-    out = sig[:, None, :] * pan_gains(p["pan"], channels)[:, :, None]  # (n, C, T)
-    if per_atom:
-        return out
-    total = torch.zeros((n_segments, channels, length), dtype=dtype, device=device)
-    return total.index_add(0, seg, out)
+def _powers(decay: torch.Tensor, omega: torch.Tensor, t: torch.Tensor, dtype):
+    """Real and imaginary parts of ``p^t = exp(decay t) (cos + i sin)(omega t)``, computed in
+    the dtype of ``decay``, ``omega`` (n, K) (float64 for long exponents; ``t`` broadcastable
+    to (n, K, T)) and returned as ``dtype``, shape (n, K, T)."""
+    mag = torch.exp(decay[:, :, None] * t)
+    ang = omega[:, :, None] * t
+    return (mag * torch.cos(ang)).to(dtype), (mag * torch.sin(ang)).to(dtype)
 
 
 __all__ = ["CONTINUOUS", "DISCRETE", "atoms_from_params", "bursts", "mode_bank",
