@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from atomsynth.rt.atomic import atomic_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
 
@@ -27,21 +27,9 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int,
            ".aif": "AIFF"}.get(path.suffix.lower())
     if fmt is None:
         raise ParameterError(f"{path}: unknown audio format {path.suffix!r}; use .wav or .flac")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, audio.T, int(sample_rate), subtype=subtype or default_subtype(path),
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), audio.T, int(sample_rate), subtype=subtype or default_subtype(path),
                  format=fmt)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:

@@ -255,7 +255,7 @@ def _evaluate(args) -> int:
                                 progress=not args.quiet)
     print(md)
     if args.output:
-        from atomsynth.offline.lm.train import atomic_write_bytes
+        from atomsynth.rt.atomic import write_bytes_atomic as atomic_write_bytes
 
         out = Path(args.output)
         atomic_write_bytes(out, json.dumps(result, indent=2).encode())

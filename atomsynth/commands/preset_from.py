@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from atomsynth.rt.atomic import write_text_atomic
 
 
 def add_arguments(parser) -> None:
@@ -20,23 +20,6 @@ def add_arguments(parser) -> None:
                         help="ignore peaks this far under the strongest (default -60 dB)")
     parser.add_argument("--min-hz", type=float, default=20.0,
                         help="lowest mode frequency considered (default 20 Hz)")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def run(args) -> int:
@@ -57,7 +40,7 @@ def run(args) -> int:
     doc = table.to_json_dict()
     doc["f0_hz"] = float(est.freq_hz[0])
     doc["t60_s"] = float(est.t60_s[0])
-    _write_atomic(out, json.dumps(doc, indent=2) + "\n")
+    write_text_atomic(out, json.dumps(doc, indent=2) + "\n")
     print(f"wrote {out}: {len(table)} modes, fundamental {est.freq_hz[0]:.2f} Hz, "
           f"T60 {est.t60_s[0]:.2f} s")
     for f, t, g in zip(est.freq_hz, est.t60_s, table.gains, strict=True):

@@ -19,7 +19,7 @@ def loss_curve_png(history: list[list[float]], path: str | Path, *,
     reference : dict of str to float, optional
         Horizontal lines (label -> nats), e.g. the baselines' NLL.
     """
-    from atomsynth.offline.lm.train import atomic_write_bytes
+    from atomsynth.rt.atomic import write_bytes_atomic as atomic_write_bytes
     from PIL import Image, ImageDraw
 
     h = np.asarray(history, dtype=np.float64).reshape(-1, 3)

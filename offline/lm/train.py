@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from atomsynth.offline.lm.data import (
 )
 from atomsynth.offline.lm.model import PRESETS, AtomLM, ModelConfig
 from atomsynth.offline.lm.tokenizer import TokenSet, make_tokenizer
+from atomsynth.rt.atomic import write_bytes_atomic as atomic_write_bytes
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.progress import ProgressBar
 
@@ -103,23 +102,6 @@ def count_channels(files: list[Path]) -> int:
 
 def set_threads(n: int) -> None:
     torch.set_num_threads(max(1, int(n)))
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def save_checkpoint(folder: Path, config: dict, state: dict) -> None:
