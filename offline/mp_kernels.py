@@ -121,16 +121,8 @@ def _refresh_frame(resid, coef, fmax, fbin, s, c, t, hops, n_fr, fr_off, co_off,
                post_re[to // 2:to // 2 + h // 2], post_im[to // 2:to // 2 + h // 2],
                tw_re[to // 4:to // 4 + h // 4], tw_im[to // 4:to // 4 + h // 4],
                rev[to // 2:to // 2 + h // 2], coef, off, wre, wim)
-    best = -1.0
-    bk = 0
-    for k in range(h):
-        a = abs(coef[off + k])
-        if a > best:
-            best = a
-            bk = k
     g = fr_off[s] + c * n_fr[s] + t
-    fmax[g] = best
-    fbin[g] = bk
+    _rescan(coef, fmax, fbin, off, h, g)
     return g
 
 

@@ -73,34 +73,30 @@ def make_ring(depth: int, block: int, channels: int) -> np.ndarray:
     return buf
 
 
-class CallbackStream:
-    """An open PortAudio output stream driven by :func:`_callback` over ``buf``."""
+class _PaStream:
+    """An open PortAudio stream whose callback is a Numba ``cfunc`` over a NumPy buffer, so
+    the callback never takes the GIL."""
 
-    def __init__(self, buf: np.ndarray, *, device: int, sample_rate: int,
-                 latency: str | float = "low") -> None:
+    _direction = "output"
+
+    def _open_stream(self, *, device: int, channels: int, latency: float, sample_rate: int,
+                     block: int, callback, user: np.ndarray) -> None:
         import sounddevice as sd
 
         self._sd = sd
         ffi, lib = sd._ffi, sd._lib
-        self.buf = buf  # keep it alive while the stream runs
-        info = sd.query_devices(device)
-        if isinstance(latency, str):
-            if latency not in ("low", "high"):
-                raise AudioDeviceError(f"latency = {latency!r}: use 'low', 'high' or seconds")
-            lat = info[f"default_{latency}_output_latency"]
-        else:
-            lat = float(latency)
         params = ffi.new("PaStreamParameters*")
         params.device = int(device)
-        params.channelCount = int(buf[H_CH])
+        params.channelCount = int(channels)
         params.sampleFormat = lib.paFloat32
-        params.suggestedLatency = lat
+        params.suggestedLatency = latency
         params.hostApiSpecificStreamInfo = ffi.NULL
         self._params = params
-        self._cb = ffi.cast("PaStreamCallback *", _callback.address)
+        self._cb = ffi.cast("PaStreamCallback *", callback.address)
+        inp, out = (params, ffi.NULL) if self._direction == "input" else (ffi.NULL, params)
         pp = ffi.new("PaStream**")
-        err = lib.Pa_OpenStream(pp, ffi.NULL, params, float(sample_rate), int(buf[H_BLOCK]),
-                                0, self._cb, ffi.cast("void *", buf.ctypes.data))
+        err = lib.Pa_OpenStream(pp, inp, out, float(sample_rate), int(block), 0, self._cb,
+                                ffi.cast("void *", user.ctypes.data))
         self._check(err, "open")
         self._stream = pp[0]
         self._open = True
@@ -108,7 +104,8 @@ class CallbackStream:
     def _check(self, err: int, what: str) -> None:
         if err < 0:
             text = self._sd._ffi.string(self._sd._lib.Pa_GetErrorText(err)).decode()
-            raise AudioDeviceError(f"PortAudio cannot {what} the output stream: {text}")
+            raise AudioDeviceError(
+                f"PortAudio cannot {what} the {self._direction} stream: {text}")
 
     def start(self) -> None:
         self._check(self._sd._lib.Pa_StartStream(self._stream), "start")
@@ -120,6 +117,25 @@ class CallbackStream:
                 lib.Pa_StopStream(self._stream)
             lib.Pa_CloseStream(self._stream)
             self._open = False
+
+
+class CallbackStream(_PaStream):
+    """An open PortAudio output stream driven by :func:`_callback` over ``buf``."""
+
+    def __init__(self, buf: np.ndarray, *, device: int, sample_rate: int,
+                 latency: str | float = "low") -> None:
+        import sounddevice as sd
+
+        self.buf = buf  # keep it alive while the stream runs
+        if isinstance(latency, str):
+            if latency not in ("low", "high"):
+                raise AudioDeviceError(f"latency = {latency!r}: use 'low', 'high' or seconds")
+            lat = sd.query_devices(device)[f"default_{latency}_output_latency"]
+        else:
+            lat = float(latency)
+        self._open_stream(device=device, channels=int(buf[H_CH]), latency=lat,
+                          sample_rate=sample_rate, block=int(buf[H_BLOCK]), callback=_callback,
+                          user=buf)
 
     @property
     def latency(self) -> float:
@@ -154,48 +170,25 @@ def _capture_callback(inp, outp, frames, time_info, flags, user):  # pragma: no 
     return 0
 
 
-class CaptureStream:
+class CaptureStream(_PaStream):
     """A GIL-free PortAudio input stream recording up to ``seconds`` of audio (for tests and
     loopback measurements)."""
+
+    _direction = "input"
 
     def __init__(self, *, device: int, sample_rate: int, channels: int, seconds: float,
                  block: int = 0) -> None:
         import sounddevice as sd
 
-        self._sd = sd
-        ffi, lib = sd._ffi, sd._lib
         total = int(seconds * sample_rate) * channels
         self.channels = channels
         self.raw = np.zeros(8 + total, np.float32)
         self.hdr = self.raw[:8].view(np.int64)
         self.hdr[0], self.hdr[1], self.hdr[2], self.hdr[3] = total, 0, channels, 0
-        params = ffi.new("PaStreamParameters*")
-        params.device = int(device)
-        params.channelCount = int(channels)
-        params.sampleFormat = lib.paFloat32
-        params.suggestedLatency = sd.query_devices(device)["default_low_input_latency"]
-        params.hostApiSpecificStreamInfo = ffi.NULL
-        self._params = params
-        self._cb = ffi.cast("PaStreamCallback *", _capture_callback.address)
-        pp = ffi.new("PaStream**")
-        err = lib.Pa_OpenStream(pp, params, ffi.NULL, float(sample_rate), int(block), 0,
-                                self._cb, ffi.cast("void *", self.raw.ctypes.data))
-        if err < 0:
-            raise AudioDeviceError("PortAudio cannot open the input stream: "
-                                   + ffi.string(lib.Pa_GetErrorText(err)).decode())
-        self._stream = pp[0]
-        self._open = True
-
-    def start(self) -> None:
-        self._sd._lib.Pa_StartStream(self._stream)
-
-    def close(self) -> None:
-        if self._open:
-            lib = self._sd._lib
-            if lib.Pa_IsStreamActive(self._stream) == 1:
-                lib.Pa_StopStream(self._stream)
-            lib.Pa_CloseStream(self._stream)
-            self._open = False
+        self._open_stream(device=device, channels=channels,
+                          latency=sd.query_devices(device)["default_low_input_latency"],
+                          sample_rate=sample_rate, block=block, callback=_capture_callback,
+                          user=self.raw)
 
     @property
     def data(self) -> np.ndarray:
