@@ -1,20 +1,12 @@
 """atomsynth: sparse, interpretable audio atoms you can play and reshape live.
 
-The package is assembled from the repository's top-level folders: ``rt/`` installs as
-:mod:`atomsynth.rt` (atom model, file format, renderers, real-time engine; no torch),
-``offline/`` as :mod:`atomsynth.offline` (fitting, atomizer, language model; torch),
-``gui/`` as :mod:`atomsynth.gui` (the desktop app) and ``presets/`` as
-:mod:`atomsynth.presets` (resonance presets, example atom sets, rooms).
-
-In a source checkout that is imported without installing (``python -m pytest`` from the
-repository root, or a second git worktree) the sibling folders are found through this
-package's ``__path__``; an installed wheel carries them inside the package.
+The repository keeps the parts in top-level folders: ``rt/`` (atom model, file format,
+renderers, real-time engine; no torch), ``offline/`` (fitting, atomizer, language model;
+torch), ``gui/`` (the desktop app) and ``presets/`` (resonance presets, example atom sets,
+rooms). Each is linked into this package by a relative symbolic link
+(``atomsynth/rt -> ../rt`` and so on), so every module has exactly one import name,
+:mod:`atomsynth.rt.atoms` for example, that Python, pyright, jedi and IDEs resolve in a
+plain checkout; a built wheel carries the linked folders as ordinary subpackages.
 """
 
-from pathlib import Path as _Path
-
 __version__ = "0.1.0"
-
-_checkout = _Path(__file__).resolve().parent.parent
-if (_checkout / "rt" / "__init__.py").is_file() and (_checkout / "pyproject.toml").is_file():
-    __path__.append(str(_checkout))  # noqa: F821 - __path__ is defined for packages
