@@ -35,7 +35,8 @@ validate against it, the file format stores columns in its order and quantizes w
 in the parameter's unit, or, where it says "relative", a step of the natural logarithm of the
 value (for frequencies, in cents); "exact" means the value is stored without loss. Since
 version 1.1, the MDCT atoms of a compact file are coded by the range-coded bitstream of
-[format 1.1](atoms-format-compact.md) instead (values quantized to velocity levels).
+[format 1.1](atoms-format-compact.md) instead (values quantized to velocity levels); compact
+files of version 1.0 store `value` as a signed logarithm in steps of 0.02.
 """
 
 
