@@ -112,9 +112,19 @@ def test_fit_is_deterministic_on_cpu(fitted):
 
 
 def test_many_channels_fit_as_stereo_downmix():
-    x = np.concatenate([target(), target(), 0.5 * target()])
-    atom_set, _ = fit_audio(x, SR, FitConfig(**{**CFG.__dict__, "iterations": 1}))
-    assert atom_set.channels == 2
+    """Three channels are fitted as the stereo downmix (even channels left, odd right, scaled by
+    1/sqrt(channels / 2)): the very atoms that fitting that stereo signal gives."""
+    t = target()[0]
+    x = np.stack([t, 0.25 * t, 0.5 * t])
+    cfg = FitConfig(**{**CFG.__dict__, "iterations": 1})
+    atom_set, _ = fit_audio(x, SR, cfg)
+    by_hand = np.stack([t + 0.5 * t, 0.25 * t]) / np.sqrt(3 / 2)
+    expected, _ = fit_audio(by_hand, SR, cfg)
+    assert atom_set.channels == 2 and len(atom_set.resonant) >= 1
+    assert to_bytes(atom_set) == to_bytes(expected)
+    # left carries 6x the amplitude of right: the one optimizer step moves every pan (which
+    # starts centred) towards the left
+    assert np.all(atom_set.resonant.pan < 0)
 
 
 # ---------------------------------------------------------------------------- the commands
@@ -131,7 +141,16 @@ def test_fit_and_eval_commands(tmp_path):
     assert len(load(out).resonant) >= 1
     png = tmp_path / "plot.png"
     assert run_command(eval_cmd, [str(wav), str(out), "--no-visqol", "--plot", str(png)]) == 0
-    assert png.stat().st_size > 1000
+    from PIL import Image
+
+    with Image.open(png) as img:  # figsize (11, 7) inches at 110 dpi
+        assert img.size == (1210, 770)
+        rgb = np.asarray(img.convert("RGB")).astype(int)
+    # the atoms are drawn in cyan over both spectrograms (reference on top, decoded below)
+    cyan = (rgb[..., 0] < 120) & (rgb[..., 1] > 180) & (rgb[..., 2] > 180)
+    assert cyan[:385].sum() > 50 and cyan[385:].sum() > 50
+    # and the spectrograms are images, not blank axes: many distinct colours
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 200
     assert run_command(eval_cmd, [str(wav), str(wav), "--no-visqol"]) == 0
     assert run_command(fit, [str(tmp_path / "missing.wav"), "-o", str(out)]) == 2
     assert run_command(fit, argv + ["--device", "cuda:7"]) == (
