@@ -8,7 +8,7 @@ better) and SNR (see :mod:`atomsynth.offline.quality`). Bitrates are real: every
 compact ``.atoms`` encoding (or the ``.opus`` file) over the duration. Prints one row per file and
 codec, the means, and draws ``<out>/fit_codec.png`` (quality against bitrate).
 
-    atomsynth fit-batch /work/shared/data -o out/data --time-budget 60 --jobs 1
+    atomsynth fit-batch tests/data -o out/data --time-budget 60 --jobs 1
     PYTHONPATH=. python benchmarks/fit_codec.py --atoms out/data [--no-visqol] [--out out]
 
 With the atom files present this takes about 2 minutes on a quiet machine (ViSQOL dominates).
@@ -44,7 +44,7 @@ def measure(ref: np.ndarray, dec: np.ndarray, sr: int, use_visqol: bool) -> dict
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "tests" / "data"))
     ap.add_argument("--atoms", default="out/data", help="folder of <stem>.atoms from fit")
     ap.add_argument("--out", default="out")
     ap.add_argument("--time-budget", type=float, default=60.0,

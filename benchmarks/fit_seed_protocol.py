@@ -1,6 +1,7 @@
 """Fitting from analysis against the seed protocol (random atoms), in iterations and seconds.
 
-The seed protocol (``../shared/seeds/000_*``, DESIGN.md's fitting target): 64 randomly
+The seed protocol (the project's original fitting experiment; the fitting target of
+docs/architecture.md): 64 randomly
 initialized resonant atoms fitted to 2^15 samples at 22,050 Hz for 3,000 Adam steps with a
 multi-resolution STFT loss plus a sparsity term. This script runs that baseline for
 ``--iterations`` steps (3,000 is the protocol; pass fewer on a slow machine, the figures then
@@ -9,7 +10,7 @@ analysis (onsets, harmonic peaks, decays, NNLS gains) and counts the steps and s
 to reach the baseline's final loss. Target: a tenth of the baseline's steps.
 
     PYTHONPATH=. python benchmarks/fit_seed_protocol.py [--iterations 3000] [--device auto]
-        [--file /work/shared/data/bright_piano.flac] [--offset 0.0] [--json out.json]
+        [--file tests/data/bright_piano.flac] [--offset 0.0] [--json out.json]
         [--threads N]
 
 Both runs use the same loss (spectral part compared; the sparsity term is added during
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -85,7 +87,8 @@ def optimize(atoms: ResonantAtoms, target: torch.Tensor, iterations: int, device
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--file", default="/work/shared/data/bright_piano.flac")
+    ap.add_argument("--file", default=str(Path(__file__).resolve().parents[1] / "tests" / "data"
+                                          / "bright_piano.flac"))
     ap.add_argument("--offset", type=float, default=0.0, help="excerpt start in seconds")
     ap.add_argument("--iterations", type=int, default=3000, help="baseline steps (protocol 3000)")
     ap.add_argument("--device", default="auto")

@@ -2,9 +2,10 @@
 
 Prints, for the ``small`` size (and ``large`` when CUDA is present): milliseconds per training
 step at the default batch, the extrapolated time of the default number of steps, and the time
-of one ``inpaint`` of 0.3 s on a shared-data clip. Takes about 1 to 2 minutes on a quiet CPU.
+of one ``inpaint`` of 0.3 s on a development clip (tests/data). Takes about 1 to 2 minutes on
+a quiet CPU.
 
-    python benchmarks/lm_speed.py [--threads 1] [--data ../shared/data]
+    python benchmarks/lm_speed.py [--threads 1] [--data tests/data]
 """
 
 from __future__ import annotations
@@ -55,13 +56,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--data", default=None,
-                    help="folder of .flac clips (default: ../shared/data or /work/shared/data)")
+                    help="folder of .flac clips (default: tests/data)")
     ap.add_argument("--steps", type=int, default=30)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     candidates = [args.data] if args.data else [
-        Path(__file__).resolve().parents[1].parent / "shared" / "data", Path("../shared/data"),
-        Path("/work/shared/data")]
+        Path(__file__).resolve().parents[1] / "tests" / "data"]
     files = []
     for folder in candidates:
         files = sorted(Path(folder).glob("*.flac"))

@@ -1,6 +1,6 @@
 """Matching pursuit speed (x real time, one core) and sparsity against one MDCT.
 
-For every file of ``/work/shared/data`` (44.1 kHz): the pursuit over the union of MDCT bases
+For every file of ``tests/data`` (44.1 kHz): the pursuit over the union of MDCT bases
 (128 .. 8192) to 20 dB SNR, plain (greed 1) and weak-greedy (greed 0.5), timed without JIT
 compilation; then the atoms needed for 10 / 20 / 30 dB by the plain pursuit and by one MDCT
 keeping its largest coefficients (the best single scale, and 2048). Prints two tables.
@@ -28,7 +28,7 @@ TARGETS = (10.0, 20.0, 30.0)
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "tests" / "data"))
     ap.add_argument("--files", default=None, help="comma-separated stems (default: all)")
     args = ap.parse_args()
     files = sorted(glob.glob(os.path.join(args.data, "*.flac")))

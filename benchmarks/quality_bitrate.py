@@ -7,7 +7,7 @@ at K = 3 4 6 8 12 16 24 kb/s: ``mdct`` (one MDCT of 2048, loudest atoms, ``atomi
 bitrate is the real one: all bytes of the .opus / .atoms file over the duration. Quality:
 ViSQOL v3 audio mode (MOS-LQO, higher is better) and mel distance (lower is better), see
 :mod:`atomsynth.offline.quality`. Prints a table per codec and rate (means over files), the
-DESIGN.md check (atomsynth at K/2 against Opus at K), and draws ``quality_bitrate.png``.
+design-target check (atomsynth at K/2 against Opus at K), and draws ``quality_bitrate.png``.
 
     PYTHONPATH=. python benchmarks/quality_bitrate.py [--files violin,clarinet] [--all]
         [--out out/quality_bitrate] [--no-visqol]
@@ -51,7 +51,7 @@ def atoms_codec(name: str, x: np.ndarray, sr: int, kbps: float) -> tuple[np.ndar
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "tests" / "data"))
     ap.add_argument("--files", default=DEFAULT_FILES)
     ap.add_argument("--all", action="store_true", help="every file of --data")
     ap.add_argument("--out", default="out/quality_bitrate")
@@ -101,7 +101,7 @@ def main() -> None:
     for (codec, k), m in sorted(summary.items()):
         vq = f"{m['visqol']:.2f}" if m["visqol"] is not None else "-"
         print(f"{codec:6s} {k:6d} {m['kbps']:9.2f} {vq:>7s} {m['mel']:6.3f} {m['snr_db']:7.2f}")
-    print("\nDESIGN.md target: atomsynth at half Opus's bitrate as good as Opus "
+    print("\ndesign target: atomsynth at half Opus's bitrate as good as Opus "
           "(ViSQOL >=, mel <=)")
     for k in (12, 16, 24):
         o = summary[("opus", k)]
@@ -161,7 +161,7 @@ def draw(summary: dict, path: Path, n_files: int) -> None:
         ax.set_xlabel("real bitrate, kb/s (every byte of the file)")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(f"quality vs bitrate, mean over {n_files} file(s) of shared/data")
+    fig.suptitle(f"quality vs bitrate, mean over {n_files} file(s) of tests/data")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

@@ -1,4 +1,4 @@
-"""The resonant atom of DESIGN.md as a differentiable PyTorch renderer.
+"""The resonant atom (docs/index.md, "The atom model") as a differentiable PyTorch renderer.
 
 It computes the same function as :mod:`atomsynth.rt.reference` (same burst, same noise, same
 modes, same normalization, same onset rounding) in float32 or float64, batched over atoms and

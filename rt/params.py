@@ -2,8 +2,8 @@
 
 These tables are the single source of truth. The atom containers validate against them, the
 file format stores columns in their order and quantizes with their steps, the CLI's ``info``
-prints them and the README's parameter table is generated from them
-(``python -m atomsynth.rt.params``).
+prints them and the documentation's parameter page (``docs/parameters.md``) is generated from
+them by ``scripts/gen_parameters.py`` (``python -m atomsynth.rt.params`` prints them too).
 """
 
 from __future__ import annotations

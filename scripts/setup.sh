@@ -3,7 +3,8 @@
 #
 #   bash scripts/setup.sh          # run-time: system audio libraries + atomsynth with all extras
 #   bash scripts/setup.sh --dev    # also what the tests need: JACK, the DPF plugin framework,
-#                                  # a C++ toolchain, opus-tools, pytest and friends
+#                                  # a C++ toolchain, opus-tools, pytest and friends, and
+#                                  # MkDocs (Material) for the documentation site
 #
 # ATOMSYNTH_TORCH=cpu installs the CPU build of torch (CI); otherwise pip picks the normal
 # torch for the machine (CUDA where available).
@@ -54,6 +55,6 @@ if [ "${ATOMSYNTH_TORCH:-}" = cpu ]; then
   $PY -m pip install -q "torch==2.13.0"
 fi
 extras="all"
-[ "$dev" = 1 ] && extras="all,dev"
+[ "$dev" = 1 ] && extras="all,dev,docs"
 $PY -m pip install -q -e ".[${extras}]"
 echo "setup.sh: done ($($PY -c 'import atomsynth; print("atomsynth", atomsynth.__version__)'))"

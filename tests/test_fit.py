@@ -1,4 +1,4 @@
-"""Fitting: analysis, losses, the segment-wise fit, determinism, and the fit / fit-batch / eval
+"""Fitting: analysis, the segment-wise fit, determinism, and the fit / fit-batch / eval
 commands. Tiny signals (0.25 s at 16 kHz, a few steps) keep this under a minute on two cores."""
 
 from __future__ import annotations
@@ -12,11 +12,6 @@ torch = pytest.importorskip("torch")
 
 from atomsynth.offline.analysis import detect_onsets, initial_atoms  # noqa: E402
 from atomsynth.offline.fit import FitConfig, fit_audio, resolve_device  # noqa: E402
-from atomsynth.offline.losses import (  # noqa: E402
-    MultiBandSTFTLoss,
-    MultiResolutionSTFTLoss,
-    SparsityLoss,
-)
 from atomsynth.rt import AtomSet, ResonantAtoms  # noqa: E402
 from atomsynth.rt.atomfile import load, to_bytes  # noqa: E402
 from atomsynth.rt.audio_io import write_audio  # noqa: E402
@@ -56,24 +51,6 @@ def test_analysis_finds_onsets_and_fundamentals():
 
 
 # ------------------------------------------------------------------------------------- losses
-def test_losses_zero_on_identity_positive_otherwise(rng):
-    a = torch.as_tensor(rng.standard_normal((1, 4000)))
-    b = a + 0.1 * torch.as_tensor(rng.standard_normal((1, 4000)))
-    for loss in (MultiResolutionSTFTLoss(), MultiBandSTFTLoss(n_bands=3)):
-        assert float(loss(a, a)) == pytest.approx(0.0, abs=1e-9)
-        assert float(loss(b, a)) > 0.01
-    # The multi-band split is exact: the bands add up to the signal.
-    bands = MultiBandSTFTLoss(n_bands=4).split(a)
-    torch.testing.assert_close(sum(bands), a, atol=1e-9, rtol=0)
-    assert float(SparsityLoss(weight=2.0)(torch.tensor([0.0, -20.0]))) == pytest.approx(1.1)
-
-
-@pytest.mark.parametrize("kwargs", [dict(fft_sizes=(1000,)), dict(fft_sizes=()),
-                                    dict(linear_weight=-1.0), dict(eps=0.0),
-                                    dict(linear_weight=0.0, log_weight=0.0)])
-def test_loss_options_are_validated(kwargs):
-    with pytest.raises(ParameterError):
-        MultiResolutionSTFTLoss(**kwargs)
 
 
 def test_fit_options_are_validated():
@@ -112,9 +89,19 @@ def test_fit_is_deterministic_on_cpu(fitted):
 
 
 def test_many_channels_fit_as_stereo_downmix():
-    x = np.concatenate([target(), target(), 0.5 * target()])
-    atom_set, _ = fit_audio(x, SR, FitConfig(**{**CFG.__dict__, "iterations": 1}))
-    assert atom_set.channels == 2
+    """Three channels are fitted as the stereo downmix (even channels left, odd right, scaled by
+    1/sqrt(channels / 2)): the very atoms that fitting that stereo signal gives."""
+    t = target()[0]
+    x = np.stack([t, 0.25 * t, 0.5 * t])
+    cfg = FitConfig(**{**CFG.__dict__, "iterations": 1})
+    atom_set, _ = fit_audio(x, SR, cfg)
+    by_hand = np.stack([t + 0.5 * t, 0.25 * t]) / np.sqrt(3 / 2)
+    expected, _ = fit_audio(by_hand, SR, cfg)
+    assert atom_set.channels == 2 and len(atom_set.resonant) >= 1
+    assert to_bytes(atom_set) == to_bytes(expected)
+    # left carries 6x the amplitude of right: the one optimizer step moves every pan (which
+    # starts centred) towards the left
+    assert np.all(atom_set.resonant.pan < 0)
 
 
 # ---------------------------------------------------------------------------- the commands
@@ -131,7 +118,16 @@ def test_fit_and_eval_commands(tmp_path):
     assert len(load(out).resonant) >= 1
     png = tmp_path / "plot.png"
     assert run_command(eval_cmd, [str(wav), str(out), "--no-visqol", "--plot", str(png)]) == 0
-    assert png.stat().st_size > 1000
+    from PIL import Image
+
+    with Image.open(png) as img:  # figsize (11, 7) inches at 110 dpi
+        assert img.size == (1210, 770)
+        rgb = np.asarray(img.convert("RGB")).astype(int)
+    # the atoms are drawn in cyan over both spectrograms (reference on top, decoded below)
+    cyan = (rgb[..., 0] < 120) & (rgb[..., 1] > 180) & (rgb[..., 2] > 180)
+    assert cyan[:385].sum() > 50 and cyan[385:].sum() > 50
+    # and the spectrograms are images, not blank axes: many distinct colours
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 200
     assert run_command(eval_cmd, [str(wav), str(wav), "--no-visqol"]) == 0
     assert run_command(fit, [str(tmp_path / "missing.wav"), "-o", str(out)]) == 2
     assert run_command(fit, argv + ["--device", "cuda:7"]) == (

@@ -318,8 +318,30 @@ def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys
                  str(tmp_path / "curve.png"), "--quiet"]) == 0
     result = json.loads(ev.read_text())
     per = result["tokens"]["per_feature"]
+    features = [f for f in per["model"] if f != "all"]
+    _, config, _ = load_checkpoint(ck)
+    marginals = [np.asarray(m) for m in config["marginals"]]
     for method in ("model", "marginal", "nn_copy"):
-        assert 0 <= per[method]["all"]["acc"] <= 1 and per[method]["all"]["nll"] > 0
+        scores = per[method]
+        # every method is scored on the same masked entries, and "all" is their mean
+        assert [scores[f]["n"] for f in features] == [per["model"][f]["n"] for f in features]
+        n = np.array([scores[f]["n"] for f in features])
+        assert scores["all"]["n"] == n.sum() > 0
+        for key in ("acc", "nll"):
+            mean = sum(scores[f][key] * scores[f]["n"] for f in features) / n.sum()
+            # (the model's NLLs are float32: its means agree to float32 rounding)
+            assert scores["all"][key] == pytest.approx(mean, rel=1e-6, abs=1e-12)
+    for method in ("model", "marginal"):
+        for f in features:
+            # the prediction is the argmax of the scored distribution: a wrong guess had
+            # probability <= 1/2, so the mean NLL is at least (1 - accuracy) ln 2
+            acc, nll = per[method][f]["acc"], per[method][f]["nll"]
+            assert 0.0 <= acc <= 1.0
+            assert nll >= (1.0 - acc) * np.log(2.0) - 1e-9, (method, f)
+    for f, marginal in zip(features, marginals, strict=True):
+        # the marginal never gives the true value more than its largest probability
+        assert per["marginal"][f]["nll"] >= -np.log(marginal.max()) - 1e-9, f
+    assert per["marginal"]["channel"]["acc"] == 1.0  # one channel: always right
     assert per["marginal"]["channel"]["nll"] == pytest.approx(0.0, abs=1e-9)  # one channel
     for task in ("inpaint", "extend_band"):
         r = result["audio"][task]

@@ -8,6 +8,7 @@ from atomsynth.rt.noise import noise_bits, uniform_noise, uniform_noise_into
 
 torch = pytest.importorskip("torch")
 from atomsynth.offline import noise_torch  # noqa: E402
+from atomsynth.offline.noise_torch import uniform_noise_rows  # noqa: E402
 
 
 @pytest.mark.parametrize("seed", [0, 1, 12345, 2**32 - 1])
@@ -48,3 +49,12 @@ def test_statistics_white_uniform():
 
 
 KNOWN = [632013150, 1092597679, 3947725486, 1792179784]
+
+
+def test_noise_rows_are_bit_identical_to_single_keys():
+    seeds = np.array([0, 1, 7, 2**32 - 1, 123456789], dtype=np.int64)
+    rows = uniform_noise_rows(seeds, 5, 300, dtype=torch.float64)
+    for i, s in enumerate(seeds):
+        assert torch.equal(rows[i], noise_torch.uniform_noise(int(s), 5, 300,
+                                                              dtype=torch.float64))
+        np.testing.assert_array_equal(rows[i].numpy(), uniform_noise(int(s), 5, 300))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from atomsynth.rt import AtomSet, ResonantAtoms
-from atomsynth.rt.modes import ModeTable
+from atomsynth.rt.extent import atom_extent_samples, burst_lengths
+from atomsynth.rt.modes import ModeTable, atom_modes
 from atomsynth.rt.reference import render
 from atomsynth.rt.synth import StreamingSynth
 
@@ -27,13 +28,43 @@ def ringing_set(n: int = 40, channels: int = 2) -> AtomSet:
                    mode_tables=(table,))
 
 
+def modes_in_bank(s: StreamingSynth) -> int:
+    """Modes the steady bank holds now: its entries in use minus the unused ones (the bank's
+    control record holds [entries used, entries unused, last anchor sample])."""
+    used, unused = int(s._bctl[0]), int(s._bctl[1])
+    return used - unused
+
+
 def render_tracking(s: StreamingSynth, total: int, block: int) -> tuple[np.ndarray, int]:
     """Render ``total`` samples in blocks; also the most modes the bank held at a block end."""
     parts, most = [], 0
     while s.position < total:
         parts.append(s.render(min(block, total - s.position)).copy())
-        most = max(most, int(s._bctl[0] - s._bctl[1]))
+        most = max(most, modes_in_bank(s))
     return np.concatenate(parts, axis=2), most
+
+
+def test_bank_holds_exactly_the_steady_modes():
+    """Without edits, at every block end the bank holds at least every mode of the atoms that
+    are steady there (burst over and two anchors past it, more than an anchor and a tick from
+    their end) and at most the modes sounding there; once no burst is under way, exactly
+    the sounding modes."""
+    aset = ringing_set()
+    atoms = aset.resonant
+    start, length = atom_extent_samples(atoms, aset.mode_tables, SR)
+    burst = burst_lengths(atoms, SR)
+    modes = atom_modes(atoms, aset.mode_tables, SR).active.sum(axis=1)
+    s = StreamingSynth(aset)
+    exact = 0
+    for t in range(3200, int(0.6 * SR), 3200):
+        while s.position < t:
+            s.render(min(1000, t - s.position))
+        held = modes_in_bank(s)
+        sounding = modes[(start <= t) & (t < start + length)].sum()
+        steady = modes[(start + burst + 2 * 128 + 64 <= t) & (t + 128 + 64 <= start + length)]
+        assert steady.sum() <= held <= sounding, t
+        exact += held == sounding
+    assert modes.sum() > 300 and exact >= 4
 
 
 @pytest.mark.parametrize("channels", [1, 2])

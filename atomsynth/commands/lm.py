@@ -3,8 +3,8 @@ evaluate).
 
 Examples::
 
-    atomsynth lm train ../shared/data -o runs/lm
-    atomsynth lm inpaint runs/lm ../shared/data/harp.flac --start-s 1.0 --end-s 1.3 -o harp.atoms
+    atomsynth lm train tests/data -o runs/lm
+    atomsynth lm inpaint runs/lm tests/data/harp.flac --start-s 1.0 --end-s 1.3 -o harp.atoms
     atomsynth render harp.atoms -o harp.wav
 """
 

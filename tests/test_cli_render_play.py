@@ -1,4 +1,5 @@
-"""``atomsynth render`` with the effects chain, and ``atomsynth play`` error paths."""
+"""``atomsynth render`` with the effects chain and through the streaming synthesizer, and
+``atomsynth play`` error paths."""
 
 from __future__ import annotations
 
@@ -70,3 +71,24 @@ def test_play_without_device_lists_devices(atom_file, capsys, monkeypatch):
     assert main(["play", str(path)]) == 2
     err = capsys.readouterr().err
     assert "no audio output device" in err and "available" in err
+
+
+def test_render_cli_stream_matches_reference(tmp_path, capsys):
+    from atomsynth.rt.atomfile import save
+    from atomsynth.rt.audio_io import read_audio
+
+    from atomsynth.cli import main
+
+    atoms = ResonantAtoms(onset_s=[0.0, 0.1, 0.2], f0_hz=[220.0, 330.0, 440.0], t60_s=0.3,
+                          gain_db=-6.0, group=[0, 1, 1], seed=[3, 4, 5])
+    aset = AtomSet(sample_rate=SR, channels=2, resonant=atoms, duration_s=0.8)
+    path = tmp_path / "t.atoms"
+    save(aset, path)
+    ref = render(aset)
+    for precision, tol in (("float32", 1e-5), ("float64", 1e-7)):  # float32 WAV: ~6e-8
+        out = tmp_path / f"{precision}.wav"
+        assert main(["render", str(path), "-o", str(out), "--dry", "--stream", "--quiet",
+                     "--precision", precision]) == 0
+        y, _ = read_audio(out)
+        assert np.abs(y - ref).max() <= tol * np.abs(ref).max()
+        assert "real time" in capsys.readouterr().out
