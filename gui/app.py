@@ -28,6 +28,7 @@ from atomsynth.gui.mixdown import MixSettings, render_baked
 from atomsynth.gui.spectrogram import spectrogram_image
 from atomsynth.gui.transport import TransportBar
 from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.audio_io import AUDIO_SUFFIXES, is_audio_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -46,7 +47,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3", ".opus")
 PREVIEW_MAX_ATOMS = 2000
 """Above this many atoms the waveform/spectrogram preview is rendered only on request
 (View > Render preview)."""
@@ -494,7 +494,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if ask and not self.maybe_save():
             return False
-        if path.suffix.lower() in AUDIO_SUFFIXES:
+        if is_audio_path(path):
             return self.analyze_audio(path)
         try:
             self.doc.open(path)

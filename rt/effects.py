@@ -33,14 +33,68 @@ from atomsynth.rt import fpenv
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
 
-BUILTIN_EFFECTS = ("reverb", "delay", "chorus", "compressor", "gain", "highpass", "lowpass",
-                   "limiter", "distortion", "phaser", "ladder")
-"""Names accepted by :meth:`EffectsBridge.add_effect` (pedalboard classes)."""
+@dataclass(frozen=True)
+class EffectParam:
+    """One parameter of an effect, as a slider: attribute name, range and unit.
 
-_CLASS = {"reverb": "Reverb", "delay": "Delay", "chorus": "Chorus", "compressor": "Compressor",
-          "gain": "Gain", "highpass": "HighpassFilter", "lowpass": "LowpassFilter",
-          "limiter": "Limiter", "distortion": "Distortion", "phaser": "Phaser",
-          "ladder": "LadderFilter"}
+    ``raw`` is True for a hosted plugin's parameter, set by its normalized value in [0, 1].
+    """
+
+    name: str
+    lo: float
+    hi: float
+    unit: str = ""
+    raw: bool = False
+
+
+@dataclass(frozen=True)
+class EffectKind:
+    """A built-in pedalboard effect: the bridge's name for it, pedalboard's class and the
+    parameters the app offers (with slider ranges)."""
+
+    name: str
+    class_name: str
+    params: tuple[EffectParam, ...]
+
+
+_P = EffectParam
+EFFECT_KINDS: dict[str, EffectKind] = {k.name: k for k in (
+    EffectKind("reverb", "Reverb", (_P("room_size", 0, 1), _P("damping", 0, 1),
+                                    _P("wet_level", 0, 1), _P("dry_level", 0, 1),
+                                    _P("width", 0, 1))),
+    EffectKind("delay", "Delay", (_P("delay_seconds", 0, 2, "s"), _P("feedback", 0, 0.95),
+                                  _P("mix", 0, 1))),
+    EffectKind("chorus", "Chorus", (_P("rate_hz", 0.01, 20, "Hz"), _P("depth", 0, 1),
+                                    _P("centre_delay_ms", 1, 50, "ms"),
+                                    _P("feedback", -0.95, 0.95), _P("mix", 0, 1))),
+    EffectKind("compressor", "Compressor", (_P("threshold_db", -60, 0, "dB"), _P("ratio", 1, 20),
+                                            _P("attack_ms", 0.1, 100, "ms"),
+                                            _P("release_ms", 1, 1000, "ms"))),
+    EffectKind("gain", "Gain", (_P("gain_db", -60, 24, "dB"),)),
+    EffectKind("highpass", "HighpassFilter", (_P("cutoff_frequency_hz", 10, 10000, "Hz"),)),
+    EffectKind("lowpass", "LowpassFilter", (_P("cutoff_frequency_hz", 100, 20000, "Hz"),)),
+    EffectKind("limiter", "Limiter", (_P("threshold_db", -30, 0, "dB"),
+                                      _P("release_ms", 1, 1000, "ms"))),
+    EffectKind("distortion", "Distortion", (_P("drive_db", 0, 60, "dB"),)),
+    EffectKind("phaser", "Phaser", (_P("rate_hz", 0.01, 20, "Hz"), _P("depth", 0, 1),
+                                    _P("centre_frequency_hz", 50, 10000, "Hz"),
+                                    _P("feedback", -0.95, 0.95), _P("mix", 0, 1))),
+    EffectKind("ladder", "LadderFilter", (_P("cutoff_hz", 20, 20000, "Hz"), _P("resonance", 0, 1),
+                                          _P("drive", 1, 10))),
+)}
+"""The built-in effects by the name :meth:`EffectsBridge.add_effect` takes (the one registry
+that the bridge, the command line and the app's effects panel use)."""
+del _P
+
+
+def effect_kind(name: str) -> EffectKind | None:
+    """The built-in effect called ``name`` (bridge name ``"reverb"`` or pedalboard class name
+    ``"Reverb"``), or None."""
+    if name in EFFECT_KINDS:
+        return EFFECT_KINDS[name]
+    return next((k for k in EFFECT_KINDS.values() if k.class_name == name), None)
+
+
 MAX_QUEUE = 4096
 
 
@@ -158,17 +212,17 @@ class EffectsBridge:
 
     # ------------------------------------------------------------------ inserts
     def add_effect(self, kind: str, **params: float) -> int | None:
-        """Append a built-in pedalboard effect (:data:`BUILTIN_EFFECTS`) with parameters.
+        """Append a built-in pedalboard effect (:data:`EFFECT_KINDS`) with parameters.
 
         Returns its insert index, or None (reported in ``errors``) if it cannot be made.
         """
         import pedalboard
 
-        if kind not in _CLASS:
-            self.errors.append(f"effect {kind!r} is unknown; known: {list(BUILTIN_EFFECTS)}")
+        if kind not in EFFECT_KINDS:
+            self.errors.append(f"effect {kind!r} is unknown; known: {list(EFFECT_KINDS)}")
             return None
         try:
-            proc = getattr(pedalboard, _CLASS[kind])()
+            proc = getattr(pedalboard, EFFECT_KINDS[kind].class_name)()
             for k, v in params.items():
                 if not hasattr(proc, k):
                     raise EffectError(f"{kind} has no parameter {k!r}")
@@ -315,7 +369,7 @@ class EffectsBridge:
             else:
                 import pedalboard
 
-                proc = getattr(pedalboard, _CLASS[ins.kind])()
+                proc = getattr(pedalboard, EFFECT_KINDS[ins.kind].class_name)()
                 for k, v in self.parameters(self.inserts.index(ins)).items():
                     if isinstance(v, (int, float, bool)):
                         try:
@@ -352,4 +406,4 @@ def _set_plugin_param(proc: Any, name: str, value: Any) -> None:
     setattr(proc, name, value)
 
 
-__all__ = ["BUILTIN_EFFECTS", "EffectsBridge"]
+__all__ = ["EFFECT_KINDS", "EffectKind", "EffectParam", "EffectsBridge", "effect_kind"]

@@ -74,7 +74,7 @@ def _device_list_text(devices: list[dict[str, Any]]) -> str:
         f"[{d['index']}] {d['name']} ({d['hostapi']}, {d['channels']} ch)" for d in devices)
 
 
-def resolve_device(device: int | str | None) -> int:
+def resolve_output_device(device: int | str | None) -> int:
     """The PortAudio index of ``device`` (None: the default output; int; name substring)."""
     devices = list_output_devices()
     if not devices:
@@ -146,7 +146,7 @@ class Engine:
         self.atom_set = atom_set
         self.output = bool(output)
         self.latency = latency
-        self.device_index: int | None = resolve_device(device) if self.output else None
+        self.device_index: int | None = resolve_output_device(device) if self.output else None
         self.effects = effects if effects is not None else EffectsBridge(
             sample_rate=self.sample_rate, channels=self.channels,
             room_names=atom_set.room_names)
@@ -478,4 +478,4 @@ def render_through(synth: StreamingSynth, effects: EffectsBridge | None, *,
     return out
 
 
-__all__ = ["Engine", "list_output_devices", "render_through", "resolve_device"]
+__all__ = ["Engine", "list_output_devices", "render_through", "resolve_output_device"]

@@ -46,7 +46,7 @@ from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import burst_lengths, ceil_samples, onset_sample, tail_lengths
 from atomsynth.rt.mdct import imdct_frames
 from atomsynth.rt.modes import atom_modes, mode_triples
-from atomsynth.rt.params import MAX_MODES, RESONANT_PARAMS
+from atomsynth.rt.params import MAX_MODES, RESONANT_PARAMS, check_sample_rate
 from atomsynth.rt.reference import LN1000, pan_gains
 
 MACROS: dict[str, tuple[float, float, float]] = {
@@ -138,8 +138,7 @@ class StreamingSynth:
         if not isinstance(atom_set, AtomSet):
             raise ParameterError(f"atom_set must be an AtomSet, got {type(atom_set).__name__}")
         sr = atom_set.sample_rate if sample_rate is None else sample_rate
-        if not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 384000:
-            raise ParameterError(f"sample_rate = {sr!r} is out of range; allowed [8000, 384000] Hz")
+        check_sample_rate(sr)
         if not isinstance(max_block, (int, np.integer)) or not 1 <= max_block <= 1 << 20:
             raise ParameterError(f"max_block = {max_block!r} is out of range; allowed [1, 1048576]")
         if precision not in ("float32", "float64"):
