@@ -59,11 +59,11 @@ def main() -> None:
         dur = x.shape[1] / sr
         atoms_path = Path(args.atoms) / f"{path.stem}.atoms"
         if not atoms_path.exists():
-            from atomsynth.commands.fit import fit_file
             from atomsynth.offline.fit import FitConfig
+            from atomsynth.offline.fit_file import fit_file
 
             fit_file(path, atoms_path, FitConfig(iterations=100_000,
-                                                 time_budget_s=args.time_budget), quiet=True)
+                                                 time_budget_s=args.time_budget))
         atom_set = load(atoms_path)
         dec = render(atom_set, duration_s=dur)
         if atom_set.sample_rate != sr:

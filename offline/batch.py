@@ -55,12 +55,12 @@ def run_job(job: FitJob, config, threads: int = 1) -> dict:
     """Fit one file (in a worker): write its report first, then its atom file (the marker)."""
     import torch
 
-    from atomsynth.commands.fit import fit_file
+    from atomsynth.offline.fit_file import fit_file
 
     torch.set_num_threads(max(1, threads))
     tmp_atoms = job.output.with_name(f".{job.output.name}.partial.atoms")
     try:
-        result = fit_file(job.input, tmp_atoms, config, quiet=True)
+        result = fit_file(job.input, tmp_atoms, config)
         result["output"] = str(job.output)
         _write_json_atomic(job.report, result)
         os.replace(tmp_atoms, job.output)
