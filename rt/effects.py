@@ -118,6 +118,9 @@ class Insert:
     kind: str  # builtin effect name or "plugin"
     path: str | None
     processor: Any
+    requested: dict[str, Any] = field(default_factory=dict)
+    """Parameter values the control thread has set (the processor takes them at the next
+    block); the control thread alone reads and writes this."""
 
 
 def _load_ir(path: Path, sample_rate: int) -> np.ndarray:
@@ -280,6 +283,7 @@ class EffectsBridge:
                               f"{name!r}; known: {known}")
         if len(self._pending) >= MAX_QUEUE:
             raise EffectError("too many pending effect changes")
+        ins.requested[name] = value
 
         def apply() -> None:
             try:
@@ -360,6 +364,7 @@ class EffectsBridge:
                     copy = new._chain[idx].processor  # not yet seen by any render thread
                     for k, value in raw.items():
                         copy.parameters[k].raw_value = value
+                    _set_requested(new, copy, ins.requested)
             else:
                 import pedalboard
 
@@ -370,6 +375,7 @@ class EffectsBridge:
                             setattr(proc, k, v)
                         except (AttributeError, TypeError, ValueError):
                             pass  # read-only property
+                _set_requested(new, proc, ins.requested)
                 new._append(Insert(ins.name, ins.kind, None, proc))
         new.errors = list(self.errors)
         return new
@@ -380,6 +386,17 @@ class EffectsBridge:
                  for i, r in enumerate(self.rooms)]
         lines += [f"insert {i}: {ins.name} ({ins.kind})" for i, ins in enumerate(self._chain)]
         return lines
+
+
+def _set_requested(bridge: EffectsBridge, proc: Any, requested: dict[str, Any]) -> None:
+    """Give a copied processor the values set on the original that it may not have taken yet
+    (no block has been processed since); failures are reported in the bridge's errors."""
+    with fpenv.preserved():
+        for k, v in requested.items():
+            try:
+                _set_plugin_param(proc, k, v)
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                bridge.errors.append(f"insert copy: {k} = {v!r} failed ({exc})")
 
 
 def _processor_parameters(proc: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ are queued closures that only ``process()`` (the render thread) runs."""
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -83,6 +84,10 @@ def test_only_the_render_thread_changes_the_chain():
                 fx.add_effect("gain", gain_db=0.0)  # a second, neutral insert ...
             if i % 10 == 5:
                 fx.remove_insert(1)  # ... removed again
+            if i % 20 == 0:  # let blocks interleave with the changes, however loaded the machine
+                wanted, deadline = len(outputs) + 2, time.monotonic() + 10.0
+                while len(outputs) < wanted and time.monotonic() < deadline and t.is_alive():
+                    time.sleep(0.0005)
     finally:
         stop.set()
         t.join(timeout=30)
