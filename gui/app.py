@@ -716,19 +716,13 @@ class MainWindow(QMainWindow):
         s = self.doc.atom_set
         if not s.n_atoms:
             return
-        from atomsynth.gui.engine_bridge import engine_module
-
-        mod = engine_module()
+        from atomsynth.rt.engine import Engine
 
         def work(progress):
             dur = min(s.length_s, 600.0)
-            if mod is not None:  # the streaming synthesizer: fast, same samples as reference
-                eng = mod.Engine(s, sample_rate=s.sample_rate, output=False)
-                audio = eng.render_offline(duration_s=dur, progress=progress)
-            else:
-                from atomsynth.rt.reference import render
-
-                audio = render(s, duration_s=dur, progress=progress)
+            # the streaming synthesizer (and the set's rooms): fast, same samples as reference
+            eng = Engine(s, sample_rate=s.sample_rate, output=False)
+            audio = eng.render_offline(duration_s=dur, progress=progress)
             return audio, spectrogram_image(audio, s.sample_rate)
 
         def done(result) -> None:

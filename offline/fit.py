@@ -370,12 +370,6 @@ def fit_audio(
     return atom_set, report
 
 
-def _config_dict(cfg: FitConfig) -> dict:
-    d = asdict(cfg)
-    d["fft_sizes"] = list(cfg.fft_sizes)
-    return d
-
-
 def _ring_in(fitted: list[ResonantAtoms], start_s: float, length: int, sr: float,
              channels: int, device, dtype) -> np.ndarray:
     """The sound of already fitted atoms inside the window starting at ``start_s``."""
