@@ -1,6 +1,6 @@
 """Real-time engine benchmarks (prints figures; about 1-2 minutes).
 
-    python benchmarks/bench_engine.py [--quick]
+    python3 -m benchmarks.bench_engine [--quick]
 
 1. machine ceiling: tight Numba loops with the inner loop over a bank of resonators (it
    vectorizes; checked for packed FMA instructions): real two-pole ``y = a1 y1 - a2 y2 + x``
@@ -27,11 +27,12 @@ import platform
 import time
 
 import numpy as np
+from numba import njit
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.engine import render_through
 from atomsynth.rt.synth import StreamingSynth
 from atomsynth.rt.synth_kernels import TICK
-from numba import njit
 
 SR = 48000
 

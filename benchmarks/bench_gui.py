@@ -1,8 +1,8 @@
 """How the desktop app behaves with many atoms (default 10,000): prints figures.
 
-    python benchmarks/bench_gui.py                 # offscreen, no audio device
-    python benchmarks/bench_gui.py --jack          # plays through a throw-away JACK dummy server
-    python benchmarks/bench_gui.py --atoms 2000 --seconds 5
+    python3 -m benchmarks.bench_gui                 # offscreen, no audio device
+    python3 -m benchmarks.bench_gui --jack          # plays through a throw-away JACK dummy server
+    python3 -m benchmarks.bench_gui --atoms 2000 --seconds 5
 
 Measures, with the real main window (Qt offscreen platform unless QT_QPA_PLATFORM is set):
 
@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
@@ -38,12 +35,13 @@ def main() -> int:
     args = ap.parse_args()
 
     import numpy as np
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
     from atomsynth.gui.app import MainWindow
     from atomsynth.gui.demo import demo_atom_set
     from atomsynth.gui.document import Selection
     from atomsynth.gui.theme import apply_dark_theme
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     apply_dark_theme(app)

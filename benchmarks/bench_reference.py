@@ -1,6 +1,6 @@
 """Speed of the NumPy float64 reference renderer, and the bitrate of the bundled examples.
 
-    python benchmarks/bench_reference.py [--atoms 1000] [--seconds 60]
+    python3 -m benchmarks.bench_reference [--atoms 1000] [--seconds 60]
 
 Prints, for every bundled example: duration, atoms, exact and compact file sizes and bitrates,
 and render speed (x real time); then the speed on a random 1,000-atom set. Single-threaded
@@ -15,6 +15,7 @@ import platform
 import time
 
 import numpy as np
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atomfile import load, to_bytes
 from atomsynth.rt.presets import data_dir

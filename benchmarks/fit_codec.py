@@ -9,7 +9,7 @@ compact ``.atoms`` encoding (or the ``.opus`` file) over the duration. Prints on
 codec, the means, and draws ``<out>/fit_codec.png`` (quality against bitrate).
 
     atomsynth fit-batch tests/data -o out/data --time-budget 60 --jobs 1
-    PYTHONPATH=. python benchmarks/fit_codec.py --atoms out/data [--no-visqol] [--out out]
+    python3 -m benchmarks.fit_codec --atoms out/data [--no-visqol] [--out out]
 
 With the atom files present this takes about 2 minutes on a quiet machine (ViSQOL dominates).
 """
@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.offline.opus import opus_roundtrip
 from atomsynth.offline.quality import mel_distance, snr_db, visqol
 from atomsynth.rt.atomfile import load, to_bytes
@@ -59,11 +60,10 @@ def main() -> None:
         atoms_path = Path(args.atoms) / f"{path.stem}.atoms"
         if not atoms_path.exists():
             from atomsynth.offline.fit import FitConfig
-
-            from atomsynth.commands.fit import fit_file
+            from atomsynth.offline.fit_file import fit_file
 
             fit_file(path, atoms_path, FitConfig(iterations=100_000,
-                                                 time_budget_s=args.time_budget), quiet=True)
+                                                 time_budget_s=args.time_budget))
         atom_set = load(atoms_path)
         dec = render(atom_set, duration_s=dur)
         if atom_set.sample_rate != sr:

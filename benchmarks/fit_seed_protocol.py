@@ -9,7 +9,7 @@ answer the same question for the shorter baseline), then starts the same 64-atom
 analysis (onsets, harmonic peaks, decays, NNLS gains) and counts the steps and seconds it needs
 to reach the baseline's final loss. Target: a tenth of the baseline's steps.
 
-    PYTHONPATH=. python benchmarks/fit_seed_protocol.py [--iterations 3000] [--device auto]
+    python3 -m benchmarks.fit_seed_protocol [--iterations 3000] [--device auto]
         [--file tests/data/bright_piano.flac] [--offset 0.0] [--json out.json]
         [--threads N]
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from atomsynth.offline.analysis import initial_atoms
 from atomsynth.offline.fit import FitConfig, _calibrate, _Segment, resolve_device
 from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss

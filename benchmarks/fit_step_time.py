@@ -5,25 +5,22 @@ modes, 2^15 samples at 22,050 Hz, the fit's multi-resolution STFT loss (FFT size
 plus the sparsity term, Adam on every continuous parameter. Prints the median of ``--steps``
 timed steps after ``--warmup`` untimed ones (< 1 minute on one CPU core).
 
-    PYTHONPATH=. python benchmarks/fit_step_time.py [--threads 1] [--steps 10] [--device cpu]
+    python3 -m benchmarks.fit_step_time [--threads 1] [--steps 10] [--device cpu]
         [--long-bursts 0]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from atomsynth.offline.fit import FitConfig, _Segment, resolve_device  # noqa: E402
-from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss  # noqa: E402
-from atomsynth.offline.render_torch import render_atoms  # noqa: E402
-from fit_seed_protocol import N_ATOMS, SR, N, random_atoms  # noqa: E402
+from atomsynth.offline.fit import FitConfig, _Segment, resolve_device
+from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss
+from atomsynth.offline.render_torch import render_atoms
+from benchmarks.fit_seed_protocol import N_ATOMS, SR, N, random_atoms
 
 
 def main() -> None:

@@ -5,24 +5,22 @@ step at the default batch, the extrapolated time of the default number of steps,
 of one ``inpaint`` of 0.3 s on a development clip (tests/data). Takes about 1 to 2 minutes on
 a quiet CPU.
 
-    python benchmarks/lm_speed.py [--threads 1] [--data tests/data]
+    python3 -m benchmarks.lm_speed [--threads 1] [--data tests/data]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's atomsynth
+import torch
 
-import torch  # noqa: E402
-from atomsynth.offline.lm.data import WindowSampler  # noqa: E402
-from atomsynth.offline.lm.infer import Predictor, Sampling  # noqa: E402
-from atomsynth.offline.lm.model import PRESETS, AtomLM, ModelConfig, count_parameters  # noqa: E402
-from atomsynth.offline.lm.tokenizer import make_tokenizer  # noqa: E402
-from atomsynth.offline.lm.train import TrainConfig, prepare_tokens  # noqa: E402
+from atomsynth.offline.lm.data import WindowSampler
+from atomsynth.offline.lm.infer import Predictor, Sampling
+from atomsynth.offline.lm.model import PRESETS, AtomLM, ModelConfig, count_parameters
+from atomsynth.offline.lm.tokenizer import make_tokenizer
+from atomsynth.offline.lm.train import TrainConfig, prepare_tokens
 
 
 def bench_train(cfg: TrainConfig, files, device: str, n_steps: int) -> float:

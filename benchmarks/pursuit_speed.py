@@ -5,7 +5,7 @@ For every file of ``tests/data`` (44.1 kHz): the pursuit over the union of MDCT 
 compilation; then the atoms needed for 10 / 20 / 30 dB by the plain pursuit and by one MDCT
 keeping its largest coefficients (the best single scale, and 2048). Prints two tables.
 
-    PYTHONPATH=. NUMBA_NUM_THREADS=1 python benchmarks/pursuit_speed.py [--data DIR] [--files a,b]
+    NUMBA_NUM_THREADS=1 python3 -m benchmarks.pursuit_speed [--data DIR] [--files a,b]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.offline.atomizer import atoms_for_snr
 from atomsynth.offline.pursuit import matching_pursuit, warm_up
 from atomsynth.rt.audio_io import read_audio

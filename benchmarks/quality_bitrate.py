@@ -9,7 +9,7 @@ ViSQOL v3 audio mode (MOS-LQO, higher is better) and mel distance (lower is bett
 :mod:`atomsynth.offline.quality`. Prints a table per codec and rate (means over files), the
 design-target check (atomsynth at K/2 against Opus at K), and draws ``quality_bitrate.png``.
 
-    PYTHONPATH=. python benchmarks/quality_bitrate.py [--files violin,clarinet] [--all]
+    python3 -m benchmarks.quality_bitrate [--files violin,clarinet] [--all]
         [--out out/quality_bitrate] [--no-visqol]
 
 The default three files take about 3 minutes on a quiet machine (ViSQOL dominates).
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.codec import pursue
 from atomsynth.offline.opus import opus_roundtrip

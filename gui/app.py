@@ -28,6 +28,7 @@ from atomsynth.gui.mixdown import MixSettings, render_baked
 from atomsynth.gui.spectrogram import spectrogram_image
 from atomsynth.gui.transport import TransportBar
 from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.audio_io import AUDIO_SUFFIXES, is_audio_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -46,7 +47,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aif", ".aiff", ".mp3", ".opus")
 PREVIEW_MAX_ATOMS = 2000
 """Above this many atoms the waveform/spectrogram preview is rendered only on request
 (View > Render preview)."""
@@ -432,11 +432,10 @@ class MainWindow(QMainWindow):
 
     # -- files ----------------------------------------------------------------------------
     def _fill_examples(self) -> None:
-        from atomsynth.commands._common import examples_dir
+        from atomsynth.rt.examples import example_paths
 
         self.examples_menu.clear()
-        found = sorted(examples_dir().glob("*.atoms")) if examples_dir().is_dir() else []
-        for p in found:
+        for p in example_paths():
             act = self.examples_menu.addAction(p.stem)
             act.triggered.connect(lambda _=False, p=p: self.open_path(p, ask=True))
         demo = self.examples_menu.addAction("generated demo phrase")
@@ -449,7 +448,7 @@ class MainWindow(QMainWindow):
             self.doc.reset(demo_atom_set(48))
 
     def open_default(self) -> None:
-        from atomsynth.commands._common import resolve_atoms_path
+        from atomsynth.rt.examples import resolve_atoms_path
 
         try:
             path = resolve_atoms_path(None)
@@ -494,7 +493,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         if ask and not self.maybe_save():
             return False
-        if path.suffix.lower() in AUDIO_SUFFIXES:
+        if is_audio_path(path):
             return self.analyze_audio(path)
         try:
             self.doc.open(path)
@@ -652,6 +651,12 @@ class MainWindow(QMainWindow):
         then the inserts.
         """
         from atomsynth.rt.audio_io import write_audio
+        from atomsynth.rt.replay import (
+            Controls,
+            render_stems_with_controls,
+            render_with_controls,
+            write_stems,
+        )
 
         atom_set, mix, chain = self.doc.atom_set, self.mix, self.chain
         sr = atom_set.sample_rate
@@ -664,53 +669,29 @@ class MainWindow(QMainWindow):
         fx_copies = ([live.effects.clone() if live.effects.active else None for _ in groups]
                      if live is not None else [])
 
-        def engine_render(subset, fx, progress):
-            from atomsynth.rt.engine import render_through
-            from atomsynth.rt.synth import StreamingSynth
-
-            synth = StreamingSynth(subset, sample_rate=sr, max_block=8192,
-                                   n_rooms=live._synth.n_rooms)
-            for name, value in mix.macros.items():
-                synth.set_macro(name, value)
-            for g, c in mix.groups.items():
-                synth.set_group(g, gain_db=c.gain_db, pan=c.pan, mute=c.mute, solo=c.solo,
-                                room_send=c.room_send)
-            synth.run_pending()
-            return render_through(synth, fx, duration_s=atom_set.length_s,
-                                  block=live.block_size, progress=progress)
+        if live is not None:
+            controls = Controls(macros=dict(mix.macros), groups={
+                g: dict(gain_db=c.gain_db, pan=c.pan, mute=c.mute, solo=c.solo,
+                        room_send=c.room_send) for g, c in mix.groups.items()})
+            kw = dict(sample_rate=sr, controls=controls, n_rooms=live.n_rooms,
+                      duration_s=atom_set.length_s, block=live.block_size)
 
         def work(progress):
             if live is not None:
                 if not stems:
-                    audio = engine_render(atom_set, fx_copies[0], progress)
+                    audio = render_with_controls(atom_set, effects=fx_copies[0],
+                                                 progress=progress, **kw)
                     write_audio(target, audio, sr)
                     return audio
-                target.mkdir(parents=True, exist_ok=True)
-                total = None
-                for i, g in enumerate(groups):
-                    sub = atom_set.replace(
-                        resonant=atom_set.resonant.select(atom_set.resonant.group == g),
-                        mdct=atom_set.mdct.select(atom_set.mdct.group == g))
-                    audio = engine_render(sub, fx_copies[i],
-                                          lambda f, i=i: progress((i + f) / len(groups)))
-                    name = atom_set.group_name(g).replace("/", "_").replace(" ", "_")
-                    write_audio(target / f"{g:02d}_{name}{suffix}", audio, sr)
-                    total = audio if total is None else total + audio
-                if total is not None:
-                    write_audio(target / f"mix{suffix}", total, sr)
-                return total
+                copies = iter(fx_copies)
+                out = render_stems_with_controls(atom_set, groups, effects=lambda: next(copies),
+                                                 progress=progress, **kw)
+                return write_stems(target, out, atom_set, sr, suffix=suffix)
             if stems:
                 out = render_baked(atom_set, mix, stems=True, progress=progress)
-                target.mkdir(parents=True, exist_ok=True)
-                total = None
-                for g, audio in out.items():
-                    audio = chain.process(audio, sr) if chain.active else audio
-                    name = atom_set.group_name(g).replace("/", "_").replace(" ", "_")
-                    write_audio(target / f"{g:02d}_{name}{suffix}", audio, sr)
-                    total = audio if total is None else total + audio
-                if total is not None:
-                    write_audio(target / f"mix{suffix}", total, sr)
-                return total
+                out = {g: chain.process(audio, sr) if chain.active else audio
+                       for g, audio in out.items()}
+                return write_stems(target, out, atom_set, sr, suffix=suffix)
             audio = render_baked(atom_set, mix, progress=progress)
             if chain.active:
                 audio = chain.process(audio, sr)
@@ -735,19 +716,13 @@ class MainWindow(QMainWindow):
         s = self.doc.atom_set
         if not s.n_atoms:
             return
-        from atomsynth.gui.engine_bridge import engine_module
-
-        mod = engine_module()
+        from atomsynth.rt.engine import Engine
 
         def work(progress):
             dur = min(s.length_s, 600.0)
-            if mod is not None:  # the streaming synthesizer: fast, same samples as reference
-                eng = mod.Engine(s, sample_rate=s.sample_rate, output=False)
-                audio = eng.render_offline(duration_s=dur, progress=progress)
-            else:
-                from atomsynth.rt.reference import render
-
-                audio = render(s, duration_s=dur, progress=progress)
+            # the streaming synthesizer (and the set's rooms): fast, same samples as reference
+            eng = Engine(s, sample_rate=s.sample_rate, output=False)
+            audio = eng.render_offline(duration_s=dur, progress=progress)
             return audio, spectrogram_image(audio, s.sample_rate)
 
         def done(result) -> None:
@@ -764,7 +739,7 @@ class MainWindow(QMainWindow):
 def _resolve(path):
     if path is None:
         return None
-    from atomsynth.commands._common import resolve_atoms_path
+    from atomsynth.rt.examples import resolve_atoms_path
 
     p = Path(path)
     if p.exists() or p.suffix:

@@ -17,53 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from atomsynth.rt.effects import EFFECT_KINDS, EffectParam, effect_kind
 from atomsynth.rt.errors import EffectError, ParameterError
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".aif", ".aiff", ".ogg")
-
-
-@dataclass(frozen=True)
-class EffectParam:
-    """One slider: attribute name, range and unit (``raw`` True: VST3 normalized 0..1 value)."""
-
-    name: str
-    lo: float
-    hi: float
-    unit: str = ""
-    raw: bool = False
-
-
-# Built-in pedalboard effects offered in the panel, with the ranges of their sliders.
-BUILTIN_EFFECTS: dict[str, tuple[EffectParam, ...]] = {
-    "Reverb": (EffectParam("room_size", 0, 1), EffectParam("damping", 0, 1),
-               EffectParam("wet_level", 0, 1), EffectParam("dry_level", 0, 1),
-               EffectParam("width", 0, 1)),
-    "Delay": (EffectParam("delay_seconds", 0, 2, "s"), EffectParam("feedback", 0, 0.95),
-              EffectParam("mix", 0, 1)),
-    "Chorus": (EffectParam("rate_hz", 0.01, 20, "Hz"), EffectParam("depth", 0, 1),
-               EffectParam("centre_delay_ms", 1, 50, "ms"), EffectParam("feedback", -0.95, 0.95),
-               EffectParam("mix", 0, 1)),
-    "Phaser": (EffectParam("rate_hz", 0.01, 20, "Hz"), EffectParam("depth", 0, 1),
-               EffectParam("centre_frequency_hz", 50, 10000, "Hz"),
-               EffectParam("feedback", -0.95, 0.95), EffectParam("mix", 0, 1)),
-    "Compressor": (EffectParam("threshold_db", -60, 0, "dB"), EffectParam("ratio", 1, 20),
-                   EffectParam("attack_ms", 0.1, 100, "ms"),
-                   EffectParam("release_ms", 1, 1000, "ms")),
-    "Limiter": (EffectParam("threshold_db", -30, 0, "dB"),
-                EffectParam("release_ms", 1, 1000, "ms")),
-    "Distortion": (EffectParam("drive_db", 0, 60, "dB"),),
-    "Gain": (EffectParam("gain_db", -60, 24, "dB"),),
-    "HighpassFilter": (EffectParam("cutoff_frequency_hz", 10, 10000, "Hz"),),
-    "LowpassFilter": (EffectParam("cutoff_frequency_hz", 100, 20000, "Hz"),),
-    "LadderFilter": (EffectParam("cutoff_hz", 20, 20000, "Hz"), EffectParam("resonance", 0, 1),
-                     EffectParam("drive", 1, 10)),
-}
-
-BRIDGE_KIND = {"Reverb": "reverb", "Delay": "delay", "Chorus": "chorus", "Phaser": "phaser",
-               "Compressor": "compressor", "Limiter": "limiter", "Distortion": "distortion",
-               "Gain": "gain", "HighpassFilter": "highpass", "LowpassFilter": "lowpass",
-               "LadderFilter": "ladder"}
-"""Our effect names -> the names :meth:`EffectsBridge.add_effect` takes."""
 
 
 def room_files() -> dict[str, Path]:
@@ -86,7 +41,7 @@ class Effect:
     @property
     def kind(self) -> str:
         """The engine bridge's name for it: a built-in kind or "plugin"."""
-        return "plugin" if self.path is not None else BRIDGE_KIND[self.name]
+        return "plugin" if self.path is not None else effect_kind(self.name).name
 
     def values(self) -> dict[str, float]:
         """Current parameter values in the plugin's own units (by attribute name)."""
@@ -114,13 +69,19 @@ class Effect:
             raise EffectError(f"{self.name}: cannot set {p.name} = {value} ({exc})") from None
 
 
+def builtin_names() -> list[str]:
+    """The built-in effects by pedalboard class name, sorted (what the panel offers)."""
+    return sorted(k.class_name for k in EFFECT_KINDS.values())
+
+
 def make_builtin(name: str) -> Effect:
-    """A new built-in pedalboard effect by class name (see :data:`BUILTIN_EFFECTS`)."""
-    if name not in BUILTIN_EFFECTS:
-        raise ParameterError(f"effect {name!r} unknown; choose one of {sorted(BUILTIN_EFFECTS)}")
+    """A new built-in pedalboard effect by class name (see :data:`EFFECT_KINDS`)."""
+    kind = effect_kind(name)
+    if kind is None or kind.class_name != name:
+        raise ParameterError(f"effect {name!r} unknown; choose one of {builtin_names()}")
     import pedalboard
 
-    return Effect(name, getattr(pedalboard, name)(), BUILTIN_EFFECTS[name])
+    return Effect(name, getattr(pedalboard, name)(), kind.params)
 
 
 def load_vst3(path: str | os.PathLike) -> Effect:

@@ -11,10 +11,10 @@ message; it never takes the window down.
 from __future__ import annotations
 
 from atomsynth.gui.effects import (
-    BUILTIN_EFFECTS,
     Effect,
     EffectParam,
     EffectsChain,
+    builtin_names,
     load_vst3,
     make_builtin,
     room_files,
@@ -88,7 +88,7 @@ class EffectsPanel(QWidget):
         il.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.add_combo = QComboBox()
-        self.add_combo.addItems(sorted(BUILTIN_EFFECTS))
+        self.add_combo.addItems(builtin_names())
         add_btn = QPushButton("add")
         add_btn.clicked.connect(lambda: self.add_builtin(self.add_combo.currentText()))
         vst_btn = QPushButton("VST3…")

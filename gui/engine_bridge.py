@@ -1,36 +1,24 @@
 """The app's link to the real-time engine (:mod:`atomsynth.rt.engine`).
 
-The bridge owns at most one :class:`Engine`. It never fakes playback: when the engine module is
-missing, or no audio device can be opened, ``engine`` is an output-less engine (edits and
-renders work, transport does not advance) or ``None``, and :attr:`problem` says why in words
-the window shows. All engine setters return immediately (the engine queues them), so calling
-them from the GUI thread never blocks audio.
+The bridge owns at most one :class:`Engine`. It never fakes playback: when no audio device
+can be opened, ``engine`` is an output-less engine (edits and renders work, transport does not
+advance) or ``None``, and :attr:`problem` says why in words the window shows. All engine
+setters return immediately (the engine queues them), so calling them from the GUI thread
+never blocks audio.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from atomsynth.gui.mixdown import MixSettings
+from atomsynth.rt import engine as engine_mod
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.errors import AtomsynthError, AudioDeviceError
 
 
-def engine_module():
-    """The engine module, or ``None`` when this build has none."""
-    try:
-        return importlib.import_module("atomsynth.rt.engine")
-    except ImportError:
-        return None
-
-
 def list_devices() -> list[dict]:
     """Output devices as the engine reports them ([] without an engine or devices)."""
-    mod = engine_module()
-    if mod is None:
-        return []
     try:
-        return list(mod.list_output_devices())
+        return list(engine_mod.list_output_devices())
     except Exception:  # noqa: BLE001 - PortAudio can fail in many ways; no devices then
         return []
 
@@ -60,23 +48,18 @@ class EngineBridge:
     def open(self, atom_set: AtomSet, settings: MixSettings | None = None) -> str | None:
         """(Re)create the engine for ``atom_set``. Returns a problem message or ``None``."""
         self.close()
-        mod = engine_module()
-        if mod is None:
-            self.problem = ("the real-time engine (atomsynth.rt.engine) is not part of this build:"
-                            " playback is unavailable; editing and rendering work")
-            return self.problem
         self.problem = None
         kwargs = dict(sample_rate=atom_set.sample_rate, block_size=self.block_size)
         if self.output:
             try:
-                eng = mod.Engine(atom_set, device=self.device, output=True, **kwargs)
+                eng = engine_mod.Engine(atom_set, device=self.device, output=True, **kwargs)
                 eng.start()
                 self.engine, self.has_output = eng, True
             except (AudioDeviceError, OSError, RuntimeError) as exc:
                 self.problem = f"no audio output: {exc}. Editing and rendering still work."
         if self.engine is None:
             try:
-                eng = mod.Engine(atom_set, output=False, **kwargs)
+                eng = engine_mod.Engine(atom_set, output=False, **kwargs)
                 eng.start()
                 self.engine, self.has_output = eng, False
             except AtomsynthError as exc:

@@ -10,12 +10,12 @@ soloed while some are) are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.params import RESONANT_PARAMS
+from atomsynth.rt.progress import Progress
 
 _SPEC = {s.name: s for s in RESONANT_PARAMS}
 
@@ -93,9 +93,6 @@ def bake(atom_set: AtomSet, settings: MixSettings) -> AtomSet:
     if dur is not None:
         dur = min(86400.0, dur * m["time_stretch"])
     return atom_set.replace(resonant=res, mdct=md, duration_s=dur)
-
-
-Progress = Callable[[float], None]
 
 
 def render_baked(atom_set: AtomSet, settings: MixSettings, *, stems: bool = False,

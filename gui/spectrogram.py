@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from atomsynth.rt.stft import hann, stft
+
 
 @dataclass(frozen=True)
 class SpectrogramImage:
@@ -43,14 +45,7 @@ def spectrogram_image(audio: np.ndarray, sample_rate: int, *, n_fft: int = 2048,
     x = x.mean(axis=0) if x.ndim == 2 else x
     hop = max(hop, int(np.ceil(x.size / max_frames)))
     fmax = sample_rate / 2
-    if x.size < n_fft:
-        x = np.pad(x, (0, n_fft - x.size))
-    n_frames = 1 + (x.size - n_fft) // hop
-    win = np.hanning(n_fft)
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    spec = np.empty((n_frames, n_fft // 2 + 1))
-    for s in range(0, n_frames, 512):  # bounded memory
-        spec[s:s + 512] = np.abs(np.fft.rfft(x[idx[s:s + 512]] * win, axis=1))
+    spec = np.abs(stft(x, n_fft=n_fft, hop=hop, centre=False, window=hann(n_fft, periodic=False)))
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     rows = np.logspace(np.log10(fmin_hz), np.log10(fmax), n_rows)
     # Linear interpolation of magnitudes onto the log grid (per frame).

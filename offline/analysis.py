@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from atomsynth.rt.atoms import ResonantAtoms
+from atomsynth.rt.stft import stft
 from scipy.optimize import nnls
 
 N_FFT = 2048
@@ -32,11 +33,7 @@ class Peak:
 def stft_power(x: np.ndarray, *, n_fft: int = N_FFT, hop: int = HOP) -> np.ndarray:
     """Power spectrogram of a mono signal, Hann window, shape (n_fft // 2 + 1, frames)."""
     x = np.asarray(x, dtype=np.float64)
-    pad = np.concatenate([np.zeros(n_fft // 2), x, np.zeros(n_fft)])
-    frames = 1 + max(0, (pad.size - n_fft) // hop)
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
-    win = np.hanning(n_fft + 1)[:-1]
-    spec = np.fft.rfft(pad[idx] * win[None, :], axis=1)
+    spec = stft(x, n_fft=n_fft, hop=hop, n_frames=1 + (x.size + n_fft // 2) // hop)
     return (np.abs(spec) ** 2).T
 
 

@@ -27,7 +27,7 @@ from atomsynth.rt.features import (
     order as feature_order,
 )
 from atomsynth.rt.mdct import mdct
-from atomsynth.rt.params import MDCT_SCALES
+from atomsynth.rt.params import MDCT_SCALES, check_sample_rate
 
 
 def check_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -40,9 +40,7 @@ def check_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
                              f"{np.shape(audio)}")
     if not np.isfinite(x).all():
         raise ParameterError("audio contains NaN or infinite samples")
-    if not isinstance(sample_rate, (int, np.integer)) or not 8000 <= sample_rate <= 384000:
-        raise ParameterError(f"sample_rate = {sample_rate!r} is out of range; allowed "
-                             "[8000, 384000] Hz")
+    check_sample_rate(sample_rate)
     return x
 
 

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atomsynth.rt.atomic import write_text_atomic
+from atomsynth.rt.audio_io import is_audio_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
-AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".aif", ".aiff")
 
 
 @dataclass(frozen=True)
-class Job:
+class FitJob:
     """One file to fit: input path, output atom file, report file."""
 
     input: Path
@@ -32,7 +32,7 @@ class Job:
     report: Path
 
 
-def find_jobs(root: str | os.PathLike, out_dir: str | os.PathLike) -> list[Job]:
+def find_jobs(root: str | os.PathLike, out_dir: str | os.PathLike) -> list[FitJob]:
     """Every audio file under ``root`` (recursively, sorted) and where its outputs go."""
     root = Path(root)
     if not root.is_dir():
@@ -40,9 +40,9 @@ def find_jobs(root: str | os.PathLike, out_dir: str | os.PathLike) -> list[Job]:
     out_dir = Path(out_dir)
     jobs = []
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
+        if path.is_file() and is_audio_path(path):
             rel = path.relative_to(root).with_suffix("")
-            jobs.append(Job(path, out_dir / rel.with_suffix(".atoms"),
+            jobs.append(FitJob(path, out_dir / rel.with_suffix(".atoms"),
                             out_dir / rel.with_suffix(".json")))
     return jobs
 
@@ -51,16 +51,16 @@ def _write_json_atomic(path: Path, doc: dict) -> None:
     write_text_atomic(path, json.dumps(doc, indent=2))
 
 
-def run_job(job: Job, config, threads: int = 1) -> dict:
+def run_job(job: FitJob, config, threads: int = 1) -> dict:
     """Fit one file (in a worker): write its report first, then its atom file (the marker)."""
     import torch
 
-    from atomsynth.commands.fit import fit_file
+    from atomsynth.offline.fit_file import fit_file
 
     torch.set_num_threads(max(1, threads))
     tmp_atoms = job.output.with_name(f".{job.output.name}.partial.atoms")
     try:
-        result = fit_file(job.input, tmp_atoms, config, quiet=True)
+        result = fit_file(job.input, tmp_atoms, config)
         result["output"] = str(job.output)
         _write_json_atomic(job.report, result)
         os.replace(tmp_atoms, job.output)
@@ -121,7 +121,7 @@ def _import_ray():
     return ray
 
 
-def _fit_on_ray(todo: list[Job], config, address: str, progress) -> list[dict]:
+def _fit_on_ray(todo: list[FitJob], config, address: str, progress) -> list[dict]:
     ray = _import_ray()
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
     remote = ray.remote(num_cpus=1)(run_job)
@@ -137,4 +137,4 @@ def _fit_on_ray(todo: list[Job], config, address: str, progress) -> list[dict]:
     return results
 
 
-__all__ = ["AUDIO_SUFFIXES", "Job", "find_jobs", "fit_corpus", "run_job"]
+__all__ = ["FitJob", "find_jobs", "fit_corpus", "run_job"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -23,12 +22,12 @@ import torch
 from atomsynth.offline.analysis import calibrate_gains, initial_atoms, stft_power
 from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss
 from atomsynth.offline.render_torch import atoms_from_params, params_from_atoms, render_atoms
+from atomsynth.rt.progress import TextProgress
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import atom_end_s
 from atomsynth.rt.resample import resample
 
-Progress = Callable[[float, str], None]
 
 # name: (forward transform kind, learning-rate multiplier)
 _RAW = {
@@ -244,7 +243,7 @@ def fit_audio(
     sample_rate: int,
     config: FitConfig | None = None,
     *,
-    progress: Progress | None = None,
+    progress: TextProgress | None = None,
 ) -> tuple[AtomSet, FitReport]:
     """Fit resonant atoms to a recording.
 
@@ -369,12 +368,6 @@ def fit_audio(
         provenance={"tool": "atomsynth fit", "seed": cfg.seed},
     )
     return atom_set, report
-
-
-def _config_dict(cfg: FitConfig) -> dict:
-    d = asdict(cfg)
-    d["fft_sizes"] = list(cfg.fft_sizes)
-    return d
 
 
 def _ring_in(fitted: list[ResonantAtoms], start_s: float, length: int, sr: float,

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from atomsynth.rt.errors import AtomsynthError, ParameterError
+from atomsynth.rt.params import check_sample_rate
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,7 @@ def opus_roundtrip(audio: np.ndarray, sample_rate: int, *, bitrate_kbps: float,
         x = x[None]
     if x.ndim != 2 or x.shape[1] == 0 or not 1 <= x.shape[0] <= 8:
         raise ParameterError(f"audio must have shape (1..8 channels, samples > 0), got {x.shape}")
-    if not isinstance(sample_rate, (int, np.integer)) or not 8000 <= sample_rate <= 192000:
-        raise ParameterError(f"sample_rate = {sample_rate!r} is out of range; allowed "
-                             "[8000, 192000] Hz")
+    check_sample_rate(sample_rate, hi=192000)
     if not np.isfinite(bitrate_kbps) or not 6.0 <= bitrate_kbps <= 512.0:
         raise ParameterError(f"bitrate_kbps = {bitrate_kbps!r} is out of range; allowed "
                              "[6, 512] kb/s")

@@ -32,6 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 from atomsynth.rt.errors import AtomsynthError, ParameterError
+from atomsynth.rt.params import check_sample_rate
+from atomsynth.rt.stft import stft
 from atomsynth.rt.resample import resample
 
 VISQOL_RATE = 48000
@@ -65,13 +67,6 @@ def _pair(reference: np.ndarray, degraded: np.ndarray) -> tuple[np.ndarray, np.n
     return ref, out
 
 
-def _check_rate(sample_rate: int) -> int:
-    if not isinstance(sample_rate, (int, np.integer)) or not 8000 <= sample_rate <= 384000:
-        raise ParameterError(f"sample_rate = {sample_rate!r} is out of range; allowed "
-                             "[8000, 384000] Hz")
-    return int(sample_rate)
-
-
 def snr_db(reference: np.ndarray, degraded: np.ndarray) -> float:
     """Signal-to-noise ratio in dB of ``degraded`` against ``reference`` (inf when equal)."""
     ref, deg = _pair(reference, degraded)
@@ -86,19 +81,14 @@ def snr_db(reference: np.ndarray, degraded: np.ndarray) -> float:
 
 def _stft_power(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Power spectrogram of ``x`` (C, T), centred frames (zero-padded): shape (C, frames, bins)."""
-    pad = n_fft // 2
-    xp = np.pad(x, ((0, 0), (pad, pad + n_fft)))
-    frames = 1 + (x.shape[1] + 0) // hop
-    idx = np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]
-    win = np.hanning(n_fft + 1)[:-1]
-    spec = np.fft.rfft(xp[:, idx] * win, axis=-1)
+    spec = stft(x, n_fft=n_fft, hop=hop)
     return spec.real ** 2 + spec.imag ** 2
 
 
 def log_spectral_distance(reference: np.ndarray, degraded: np.ndarray, sample_rate: int,
                           *, fft_sizes: tuple[int, ...] = LSD_FFT_SIZES) -> float:
     """Multi-resolution log-spectral distance in dB (see the module docstring)."""
-    _check_rate(sample_rate)
+    check_sample_rate(sample_rate)
     ref, deg = _pair(reference, degraded)
     out = []
     for n_fft in fft_sizes:
@@ -141,7 +131,7 @@ def log_mel(x: np.ndarray, sample_rate: int) -> np.ndarray:
 
 def mel_distance(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> float:
     """L1 distance of log-mel spectrograms (see the module docstring); 0 when identical."""
-    sr = _check_rate(sample_rate)
+    sr = check_sample_rate(sample_rate)
     ref, deg = _pair(reference, degraded)
     return float(np.mean(np.abs(log_mel(ref, sr) - log_mel(deg, sr))))
 
@@ -171,7 +161,7 @@ def visqol(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> flo
     Clips shorter than :data:`VISQOL_MIN_S` are repeated (both signals, identically) until
     they are that long, since ViSQOL cannot score shorter signals.
     """
-    sr = _check_rate(sample_rate)
+    sr = check_sample_rate(sample_rate)
     ref, deg = _pair(reference, degraded)
     if sr != VISQOL_RATE:
         ref = resample(ref, sr, VISQOL_RATE)

@@ -36,7 +36,6 @@ envelope's -80 dB cut and the clamps of T60 to [0.001, 120] s have zero gradient
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -44,7 +43,11 @@ import numpy as np
 import torch
 from atomsynth.offline.noise_torch import uniform_noise_rows
 from atomsynth.rt.atoms import ResonantAtoms
-from atomsynth.rt.burst import envelope_end
+from atomsynth.rt.burst import (
+    burst_length_array,
+    convolution_fft_length,
+    noise_fft_length_array,
+)
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.modes import T60_MAX_S, T60_MIN_S, ModeTable, mode_triples
 from atomsynth.rt.params import MAX_MODES
@@ -92,8 +95,6 @@ def atoms_from_params(params: Mapping[str, torch.Tensor], *, clip: bool = True,
     return ResonantAtoms(**cols)
 
 
-_envelope_end = functools.lru_cache(maxsize=4096)(envelope_end)
-
 # White-noise spectra depend only on the key and the FFT length: kept between calls (fitting
 # renders the same atoms' noise at every step). One row per (seed, M, dtype, device).
 _NOISE_CACHE: dict[tuple, torch.Tensor] = {}
@@ -113,16 +114,6 @@ def _white_spectrum(seeds: np.ndarray, m: int, dtype, device) -> torch.Tensor:
         for row, i in enumerate(missing):
             rows[i] = _NOISE_CACHE[keys[i]] = spec[row]
     return torch.stack(rows)
-
-
-def _burst_lengths(attack_s: np.ndarray, shape: np.ndarray, sr: float) -> np.ndarray:
-    ends = np.array([_envelope_end(float(k)) for k in shape], dtype=np.float64)
-    return np.maximum(1, np.ceil(attack_s * ends * sr)).astype(np.int64)
-
-
-def _noise_fft_lengths(length: np.ndarray, bw_hz: np.ndarray, sr: float) -> np.ndarray:
-    need = np.maximum(np.maximum(length, np.ceil(2.0 * sr / bw_hz).astype(np.int64)), 16)
-    return (1 << np.ceil(np.log2(need)).astype(np.int64)).astype(np.int64)
 
 
 def _mode_tables_torch(p, tables, dtype, device):
@@ -193,9 +184,9 @@ def bursts(p: Mapping[str, torch.Tensor], sample_rate: float) -> tuple[torch.Ten
     dtype, device = p["f0_hz"].dtype, p["f0_hz"].device
     attack = p["attack_s"]
     shape = p["burst_shape"]
-    lengths = _burst_lengths(attack.detach().cpu().double().numpy(),
+    lengths = burst_length_array(attack.detach().cpu().double().numpy(),
                              shape.detach().cpu().double().numpy(), sr)
-    ffts = _noise_fft_lengths(lengths, p["noise_bw_hz"].detach().cpu().double().numpy(), sr)
+    ffts = noise_fft_length_array(lengths, p["noise_bw_hz"].detach().cpu().double().numpy(), sr)
     n = lengths.size
     l_max = int(lengths.max()) if n else 1
     seeds = p["seed"].detach().cpu().numpy()
@@ -342,7 +333,7 @@ def render_atoms(
 
     # Burst region, per group of atoms whose burst lengths share a power of two (one long
     # burst does not make every atom's burst work long).
-    lengths = _burst_lengths(p["attack_s"].detach().cpu().double().numpy(),
+    lengths = burst_length_array(p["attack_s"].detach().cpu().double().numpy(),
                              p["burst_shape"].detach().cpu().double().numpy(), sr)
     classes = np.maximum(4, np.ceil(np.log2(lengths)).astype(np.int64))
     coefs, order, flat_idx, flat_val = [], [], [], []
@@ -422,7 +413,7 @@ def _burst_region(p, sr, weights, decay, omega, fine_re, fine_im, block):
     # h[c block + f] = sum_k w_k Im(P_c P_f) = sum_k w_k (Re P_c Im P_f + Im P_c Re P_f)
     left = torch.cat([w * cb_re, w * cb_im], dim=1).transpose(1, 2)  # (n, nb_b, 2K)
     h_burst = torch.bmm(left, torch.cat([fine_im, fine_re], dim=1)).reshape(n, -1)[:, :l_max]
-    nfft = 1 << (2 * l_max - 1).bit_length()
+    nfft = convolution_fft_length(l_max)
     conv = torch.fft.irfft(torch.fft.rfft(b, nfft) * torch.fft.rfft(h_burst, nfft), nfft)[:, :l_max]
     inside = torch.arange(l_max, device=device)[None, :] < lens_dev[:, None]
     head = p["mix"][:, None] * b + torch.where(inside, conv, torch.zeros_like(conv))

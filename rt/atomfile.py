@@ -187,23 +187,15 @@ def _prune_tables(atom_set: AtomSet) -> AtomSet:
 def _quantize(spec: ParamSpec, x: np.ndarray) -> tuple[dict, bytes]:
     """Quantize one column to integers; returns its header entry and packed bytes."""
     meta: dict[str, Any] = {"name": spec.name}
-    if spec.is_integer or spec.step == 0.0 and spec.name != "value":
+    # MDCT values are coded by mdct_codec, never here; the reader still reads the signed-log
+    # columns of version 1.0 files.
+    if spec.is_integer or spec.step == 0.0:
         if spec.is_integer:
             q = x.astype(np.int64)
             meta["transform"] = "int"
         else:  # stored exactly
             q = x.astype("<f8").view("<i8").astype(np.int64)
             meta["transform"] = "float64-bits"
-    elif spec.name == "value":  # signed log magnitude (MDCT coefficients)
-        step = 0.02
-        mag = np.abs(x)
-        top = float(mag.max()) if mag.size else 1.0
-        ref = math.log(top) - 20.0 if top > 0 else 0.0
-        with np.errstate(divide="ignore"):
-            lq = np.round((np.log(mag) - ref) / step)
-        lq = np.where((mag > 0) & (lq >= 0), lq + 1, 0)
-        q = (np.sign(x) * lq).astype(np.int64)
-        meta.update(transform="signed-log", step=step, ref=ref)
     elif spec.log_step:
         # clamp to the steps whose decoded value stays inside the parameter's range
         lo, hi = math.ceil(math.log(spec.lo) / spec.step), math.floor(math.log(spec.hi) / spec.step)

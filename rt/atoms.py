@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 import numpy as np
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.modes import ModeTable
-from atomsynth.rt.params import MDCT_PARAMS, MDCT_SCALES, RESONANT_PARAMS, ParamSpec
+from atomsynth.rt.params import (
+    MDCT_PARAMS,
+    MDCT_SCALES,
+    RESONANT_PARAMS,
+    ParamSpec,
+    check_sample_rate,
+)
 
 MAX_ATOMS = 50_000_000
 """Upper bound on the atoms of one family in one set (guards memory)."""
@@ -284,9 +290,7 @@ class AtomSet:
         sr = self.sample_rate
         if isinstance(sr, float) and sr.is_integer():
             sr = int(sr)
-        if not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 384000:
-            raise ParameterError(f"sample_rate = {sr!r} is out of range; allowed [8000, 384000] Hz")
-        object.__setattr__(self, "sample_rate", int(sr))
+        object.__setattr__(self, "sample_rate", check_sample_rate(sr))
         ch = self.channels
         if not isinstance(ch, (int, np.integer)) or not 1 <= ch <= 64:
             raise ParameterError(f"channels = {ch!r} is out of range; allowed [1, 64]")

@@ -10,6 +10,15 @@ import soundfile as sf
 from atomsynth.rt.atomic import atomic_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
+AUDIO_SUFFIXES = (".wav", ".wave", ".flac", ".ogg", ".opus", ".aif", ".aiff", ".mp3")
+"""Suffixes of the audio files :func:`read_audio` reads (libsndfile); every place that looks
+for audio files (corpora, rooms, the app's open dialog) uses this one list."""
+
+
+def is_audio_path(path: str | os.PathLike) -> bool:
+    """True if ``path`` has one of :data:`AUDIO_SUFFIXES` (any case)."""
+    return Path(path).suffix.lower() in AUDIO_SUFFIXES
+
 
 def default_subtype(path: str | os.PathLike) -> str:
     """FLOAT for WAV (no clipping, exact stems), PCM_24 for FLAC and others."""

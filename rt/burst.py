@@ -23,6 +23,7 @@ noise seeds: one burst's spectrum at a frequency is Rayleigh-distributed) — eq
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -60,6 +61,32 @@ def noise_fft_length(length: int, noise_bw_hz: float, sample_rate: float) -> int
     """FFT length M of the noise filter: a power of two >= ``length`` and >= ``2 sr / bw``."""
     need = max(int(length), math.ceil(2.0 * sample_rate / noise_bw_hz), 16)
     return 1 << (need - 1).bit_length()
+
+
+_envelope_end_cached = functools.lru_cache(maxsize=4096)(envelope_end)
+
+
+def burst_length_array(attack_s: np.ndarray, burst_shape: np.ndarray,
+                       sample_rate: float) -> np.ndarray:
+    """:func:`burst_length` of many atoms (arrays of shape (n,)): int64, shape (n,)."""
+    ends = np.array([_envelope_end_cached(float(k)) for k in np.asarray(burst_shape)],
+                    dtype=np.float64)
+    return np.maximum(1, np.ceil(np.asarray(attack_s, dtype=np.float64) * ends
+                                 * sample_rate)).astype(np.int64)
+
+
+def noise_fft_length_array(length: np.ndarray, noise_bw_hz: np.ndarray,
+                           sample_rate: float) -> np.ndarray:
+    """:func:`noise_fft_length` of many atoms (arrays of shape (n,)): int64, shape (n,)."""
+    return np.array([noise_fft_length(int(n), float(bw), sample_rate)
+                     for n, bw in zip(np.asarray(length), np.asarray(noise_bw_hz))],
+                    dtype=np.int64)
+
+
+def convolution_fft_length(length: int) -> int:
+    """FFT length for the linear convolution of two ``length``-sample signals: the power of
+    two >= ``2 length - 1``."""
+    return 1 << (2 * int(length) - 1).bit_length()
 
 
 def envelope(length: int, attack_s: float, shape: float, sample_rate: float) -> np.ndarray:
@@ -113,8 +140,7 @@ def bursts(
     n = len(seed)
     lengths = [burst_length(float(attack_s[i]), float(burst_shape[i]), sample_rate)
                for i in range(n)]
-    ffts = np.array([noise_fft_length(lengths[i], float(noise_bw_hz[i]), sample_rate)
-                     for i in range(n)], np.int64)
+    ffts = noise_fft_length_array(np.array(lengths, np.int64), noise_bw_hz, sample_rate)
     out: list[np.ndarray] = [np.zeros(0)] * n
     for m in np.unique(ffts):
         rows = np.flatnonzero(ffts == m)

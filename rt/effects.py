@@ -14,8 +14,9 @@ the same bridge runs live (engine) and offline (``atomsynth render``), block by 
 two outputs match.
 
 A room or plugin that fails to load is reported (``errors``, and a warning on stderr by the
-callers) and skipped; it never stops playback. Structural changes and parameter changes from
-other threads are queued and applied at the start of the next :meth:`process` call.
+callers) and skipped; it never stops playback. Changes (inserts added or removed, parameters,
+a reset) are queued as closures and run only at the start of :meth:`process`, on the render
+thread, so the chain it iterates is never changed by another thread.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,68 @@ from atomsynth.rt import fpenv
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
 
-BUILTIN_EFFECTS = ("reverb", "delay", "chorus", "compressor", "gain", "highpass", "lowpass",
-                   "limiter", "distortion", "phaser", "ladder")
-"""Names accepted by :meth:`EffectsBridge.add_effect` (pedalboard classes)."""
+@dataclass(frozen=True)
+class EffectParam:
+    """One parameter of an effect, as a slider: attribute name, range and unit.
 
-_CLASS = {"reverb": "Reverb", "delay": "Delay", "chorus": "Chorus", "compressor": "Compressor",
-          "gain": "Gain", "highpass": "HighpassFilter", "lowpass": "LowpassFilter",
-          "limiter": "Limiter", "distortion": "Distortion", "phaser": "Phaser",
-          "ladder": "LadderFilter"}
+    ``raw`` is True for a hosted plugin's parameter, set by its normalized value in [0, 1].
+    """
+
+    name: str
+    lo: float
+    hi: float
+    unit: str = ""
+    raw: bool = False
+
+
+@dataclass(frozen=True)
+class EffectKind:
+    """A built-in pedalboard effect: the bridge's name for it, pedalboard's class and the
+    parameters the app offers (with slider ranges)."""
+
+    name: str
+    class_name: str
+    params: tuple[EffectParam, ...]
+
+
+_P = EffectParam
+EFFECT_KINDS: dict[str, EffectKind] = {k.name: k for k in (
+    EffectKind("reverb", "Reverb", (_P("room_size", 0, 1), _P("damping", 0, 1),
+                                    _P("wet_level", 0, 1), _P("dry_level", 0, 1),
+                                    _P("width", 0, 1))),
+    EffectKind("delay", "Delay", (_P("delay_seconds", 0, 2, "s"), _P("feedback", 0, 0.95),
+                                  _P("mix", 0, 1))),
+    EffectKind("chorus", "Chorus", (_P("rate_hz", 0.01, 20, "Hz"), _P("depth", 0, 1),
+                                    _P("centre_delay_ms", 1, 50, "ms"),
+                                    _P("feedback", -0.95, 0.95), _P("mix", 0, 1))),
+    EffectKind("compressor", "Compressor", (_P("threshold_db", -60, 0, "dB"), _P("ratio", 1, 20),
+                                            _P("attack_ms", 0.1, 100, "ms"),
+                                            _P("release_ms", 1, 1000, "ms"))),
+    EffectKind("gain", "Gain", (_P("gain_db", -60, 24, "dB"),)),
+    EffectKind("highpass", "HighpassFilter", (_P("cutoff_frequency_hz", 10, 10000, "Hz"),)),
+    EffectKind("lowpass", "LowpassFilter", (_P("cutoff_frequency_hz", 100, 20000, "Hz"),)),
+    EffectKind("limiter", "Limiter", (_P("threshold_db", -30, 0, "dB"),
+                                      _P("release_ms", 1, 1000, "ms"))),
+    EffectKind("distortion", "Distortion", (_P("drive_db", 0, 60, "dB"),)),
+    EffectKind("phaser", "Phaser", (_P("rate_hz", 0.01, 20, "Hz"), _P("depth", 0, 1),
+                                    _P("centre_frequency_hz", 50, 10000, "Hz"),
+                                    _P("feedback", -0.95, 0.95), _P("mix", 0, 1))),
+    EffectKind("ladder", "LadderFilter", (_P("cutoff_hz", 20, 20000, "Hz"), _P("resonance", 0, 1),
+                                          _P("drive", 1, 10))),
+)}
+"""The built-in effects by the name :meth:`EffectsBridge.add_effect` takes (the one registry
+that the bridge, the command line and the app's effects panel use)."""
+del _P
+
+
+def effect_kind(name: str) -> EffectKind | None:
+    """The built-in effect called ``name`` (bridge name ``"reverb"`` or pedalboard class name
+    ``"Reverb"``), or None."""
+    if name in EFFECT_KINDS:
+        return EFFECT_KINDS[name]
+    return next((k for k in EFFECT_KINDS.values() if k.class_name == name), None)
+
+
 MAX_QUEUE = 4096
 
 
@@ -63,6 +118,9 @@ class Insert:
     kind: str  # builtin effect name or "plugin"
     path: str | None
     processor: Any
+    requested: dict[str, Any] = field(default_factory=dict)
+    """Parameter values the control thread has set (the processor takes them at the next
+    block); the control thread alone reads and writes this."""
 
 
 def _load_ir(path: Path, sample_rate: int) -> np.ndarray:
@@ -102,6 +160,14 @@ def _make_convs(ir: np.ndarray, channels: int, sample_rate: int) -> tuple[list, 
 class EffectsBridge:
     """Room buses plus an insert chain (see the module).
 
+    Two threads use a bridge: the control thread, which builds it and changes it (the app's
+    GUI thread, a command), and the render thread, which calls :meth:`process`. They share
+    nothing that one of them changes while the other reads it: every change the control thread
+    makes is a closure put on a queue, and only :meth:`process` runs the queue, before it
+    touches the inserts; the rooms are loaded once, when the bridge is made. The control thread
+    keeps its own view of the chain (the inserts as they will be once the queue has run), which
+    :meth:`parameters`, :meth:`set_param`, :meth:`clone` and :meth:`describe` read.
+
     Parameters
     ----------
     sample_rate : int
@@ -118,11 +184,10 @@ class EffectsBridge:
         self.channels = int(channels)
         self.room_files = dict(room_files or {})
         self.errors: list[str] = []
-        self.rooms: list[Room] = []
-        self.inserts: list[Insert] = []
-        self._queue: deque = deque()
-        self._scratch: np.ndarray | None = None
-        self.set_rooms(room_names)
+        self.inserts: list[Insert] = []  # the render thread's chain: changed in process() only
+        self._chain: list[Insert] = []  # the control thread's view of the chain
+        self._pending: deque[Callable[[], None]] = deque()
+        self.rooms: list[Room] = [self._load_room(str(n)) for n in room_names]
 
     # ------------------------------------------------------------------ rooms
     def _load_room(self, name: str) -> Room:
@@ -140,35 +205,19 @@ class EffectsBridge:
             return Room(name, str(path), None)
         return Room(name, str(path), ir, convs, comps)
 
-    def set_rooms(self, room_names: Sequence[str]) -> None:
-        """(Re)load the room buses for ``room_names`` (call before streaming starts)."""
-        self.rooms = [self._load_room(str(n)) for n in room_names]
-
-    def set_room_file(self, name: str, path: str | os.PathLike) -> bool:
-        """Use the impulse response in ``path`` for room ``name``; False (reported) on failure.
-
-        Loading happens in the calling thread; the swap happens at the next block.
-        """
-        self.room_files[name] = str(path)
-        room = self._load_room(name)
-        if room.ir is None:
-            return False
-        self._queue.append(("room", name, room))
-        return True
-
     # ------------------------------------------------------------------ inserts
     def add_effect(self, kind: str, **params: float) -> int | None:
-        """Append a built-in pedalboard effect (:data:`BUILTIN_EFFECTS`) with parameters.
+        """Append a built-in pedalboard effect (:data:`EFFECT_KINDS`) with parameters.
 
         Returns its insert index, or None (reported in ``errors``) if it cannot be made.
         """
         import pedalboard
 
-        if kind not in _CLASS:
-            self.errors.append(f"effect {kind!r} is unknown; known: {list(BUILTIN_EFFECTS)}")
+        if kind not in EFFECT_KINDS:
+            self.errors.append(f"effect {kind!r} is unknown; known: {list(EFFECT_KINDS)}")
             return None
         try:
-            proc = getattr(pedalboard, _CLASS[kind])()
+            proc = getattr(pedalboard, EFFECT_KINDS[kind].class_name)()
             for k, v in params.items():
                 if not hasattr(proc, k):
                     raise EffectError(f"{kind} has no parameter {k!r}")
@@ -180,7 +229,11 @@ class EffectsBridge:
 
     def load_plugin(self, path: str | os.PathLike, *, params: dict[str, Any] | None = None,
                     plugin_name: str | None = None) -> int | None:
-        """Host a VST3 (or AU) plugin; returns its insert index or None if it failed (reported)."""
+        """Host a VST3 (or AU) plugin; returns its insert index or None if it failed (reported).
+
+        ``params`` are set now, by name (strings parsed as :func:`_set_plugin_param` does); a
+        value the plugin refuses is reported in ``errors`` and the plugin kept.
+        """
         import pedalboard
 
         try:
@@ -188,80 +241,79 @@ class EffectsBridge:
                 raise EffectError("no such file")
             with fpenv.preserved():
                 proc = pedalboard.load_plugin(str(path), plugin_name=plugin_name)
-                for k, v in (params or {}).items():
-                    _set_plugin_param(proc, k, v)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must never be fatal
             self.errors.append(f"plugin {path}: cannot load ({str(exc).strip()}); skipped")
             return None
+        with fpenv.preserved():
+            for k, v in (params or {}).items():
+                try:
+                    _set_plugin_param(proc, k, v)
+                except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                    self.errors.append(f"plugin {path}: {k} = {v!r} failed ({exc})")
         name = getattr(proc, "name", None) or Path(path).stem
         return self._append(Insert(str(name), "plugin", str(path), proc))
 
     def _append(self, ins: Insert) -> int:
-        index = len(self.inserts) + sum(1 for q in self._queue if q[0] == "insert")
-        self._queue.append(("insert", ins))
-        return index
+        self._chain.append(ins)
+        self._pending.append(lambda: self.inserts.append(ins))
+        return len(self._chain) - 1
 
     def remove_insert(self, index: int) -> None:
-        self._queue.append(("remove", int(index)))
+        """Remove insert ``index`` (at the next block); an index out of range is ignored."""
+        index = int(index)
+        if 0 <= index < len(self._chain):
+            self._chain.pop(index)
+
+        def remove() -> None:
+            if 0 <= index < len(self.inserts):
+                self.inserts.pop(index)
+
+        self._pending.append(remove)
 
     def parameters(self, index: int) -> dict[str, Any]:
         """The named parameters of insert ``index`` and their current values."""
-        proc = self._insert(index).processor
-        if hasattr(proc, "parameters"):
-            return {k: getattr(proc, k) for k in proc.parameters}
-        names = [k for k in dir(proc) if not k.startswith("_")
-                 and isinstance(getattr(type(proc), k, None), property)]
-        return {k: getattr(proc, k) for k in names}
+        return _processor_parameters(self._insert(index).processor)
 
     def set_param(self, index: int, name: str, value: Any) -> None:
         """Set parameter ``name`` of insert ``index`` (validated now, applied at the next block)."""
-        proc = self._insert(index).processor
-        if not hasattr(proc, name):
+        ins = self._insert(index)
+        if not hasattr(ins.processor, name):
             known = list(self.parameters(index))
-            raise EffectError(f"insert {index} ({self.inserts[index].name}) has no parameter "
+            raise EffectError(f"insert {index} ({ins.name}) has no parameter "
                               f"{name!r}; known: {known}")
-        if len(self._queue) >= MAX_QUEUE:
+        if len(self._pending) >= MAX_QUEUE:
             raise EffectError("too many pending effect changes")
-        self._queue.append(("param", index, name, value))
+        ins.requested[name] = value
+
+        def apply() -> None:
+            try:
+                _set_plugin_param(ins.processor, name, value)
+            except Exception as exc:  # noqa: BLE001
+                self.errors.append(f"insert {index}: {name} = {value!r} failed ({exc})")
+
+        self._pending.append(apply)
 
     def _insert(self, index: int) -> Insert:
-        self._apply_queue()  # structural changes queued before streaming
-        if not 0 <= index < len(self.inserts):
+        if not 0 <= index < len(self._chain):
             raise EffectError(f"insert index {index} is out of range; "
-                              f"allowed [0, {len(self.inserts) - 1}]")
-        return self.inserts[index]
-
-    def _apply_queue(self) -> None:
-        while self._queue:
-            item = self._queue.popleft()
-            kind = item[0]
-            if kind == "insert":
-                self.inserts.append(item[1])
-            elif kind == "remove":
-                if 0 <= item[1] < len(self.inserts):
-                    self.inserts.pop(item[1])
-            elif kind == "param":
-                _, index, name, value = item
-                if 0 <= index < len(self.inserts):
-                    try:
-                        _set_plugin_param(self.inserts[index].processor, name, value)
-                    except Exception as exc:  # noqa: BLE001
-                        self.errors.append(f"insert {index}: {name} = {value!r} failed ({exc})")
-            elif kind == "room":
-                _, name, room = item
-                for i, r in enumerate(self.rooms):
-                    if r.name == name:
-                        self.rooms[i] = room
+                              f"allowed [0, {len(self._chain) - 1}]")
+        return self._chain[index]
 
     # ------------------------------------------------------------------ processing
     @property
     def active(self) -> bool:
-        """True if anything would change the dry bus (a loaded room or an insert)."""
-        return bool(self.inserts or self._queue) or any(r.ir is not None for r in self.rooms)
+        """True if anything would change the dry bus (a loaded room or an insert), or changes
+        are waiting for :meth:`process`."""
+        return (bool(self._chain or self.inserts or self._pending)
+                or any(r.ir is not None for r in self.rooms))
 
     def process(self, buses: np.ndarray) -> np.ndarray:
-        """Mix one block of buses ``(1 + rooms, channels, n)`` to ``(channels, n)`` float64."""
-        self._apply_queue()
+        """Mix one block of buses ``(1 + rooms, channels, n)`` to ``(channels, n)`` float64.
+
+        Runs the queued changes first: call it from one thread (the render thread).
+        """
+        while self._pending:
+            self._pending.popleft()()
         mix = np.array(buses[0], dtype=np.float64)
         sr = float(self.sample_rate)
         for r, room in enumerate(self.rooms):
@@ -280,8 +332,10 @@ class EffectsBridge:
         return mix
 
     def reset(self) -> None:
-        """Clear every tail (reverb state, plugin state)."""
-        self._apply_queue()
+        """Clear every tail (reverb state, plugin state) before the next block is processed."""
+        self._pending.append(self._clear_tails)
+
+    def _clear_tails(self) -> None:
         for room in self.rooms:
             for conv in room.convs:
                 conv.reset()
@@ -290,8 +344,9 @@ class EffectsBridge:
                 ins.processor.reset()
 
     def clone(self) -> EffectsBridge:
-        """A fresh bridge with the same rooms, inserts and parameter values (tails cleared)."""
-        self._apply_queue()
+        """A fresh bridge with the same rooms, inserts and parameter values (tails cleared).
+
+        Call it on the control thread (hosted plugins are loaded on the calling thread)."""
         new = EffectsBridge(sample_rate=self.sample_rate, channels=self.channels,
                             room_names=(), room_files=self.room_files)
         for room in self.rooms:
@@ -300,40 +355,57 @@ class EffectsBridge:
             else:
                 convs, comps = _make_convs(room.ir, self.channels, self.sample_rate)
                 new.rooms.append(Room(room.name, room.source, room.ir, convs, comps))
-        for ins in self.inserts:
+        for ins in self._chain:
             if ins.kind == "plugin":
-                params = {}
                 proc = ins.processor
-                for k in getattr(proc, "parameters", {}):
-                    params[k] = proc.parameters[k].raw_value
+                raw = {k: proc.parameters[k].raw_value for k in getattr(proc, "parameters", {})}
                 idx = new.load_plugin(ins.path)
                 if idx is not None:
-                    new._apply_queue()
-                    p2 = new.inserts[idx].processor
-                    for k, raw in params.items():
-                        p2.parameters[k].raw_value = raw
+                    copy = new._chain[idx].processor  # not yet seen by any render thread
+                    for k, value in raw.items():
+                        copy.parameters[k].raw_value = value
+                    _set_requested(new, copy, ins.requested)
             else:
                 import pedalboard
 
-                proc = getattr(pedalboard, _CLASS[ins.kind])()
-                for k, v in self.parameters(self.inserts.index(ins)).items():
+                proc = getattr(pedalboard, EFFECT_KINDS[ins.kind].class_name)()
+                for k, v in _processor_parameters(ins.processor).items():
                     if isinstance(v, (int, float, bool)):
                         try:
                             setattr(proc, k, v)
                         except (AttributeError, TypeError, ValueError):
                             pass  # read-only property
+                _set_requested(new, proc, ins.requested)
                 new._append(Insert(ins.name, ins.kind, None, proc))
-        new._apply_queue()
         new.errors = list(self.errors)
         return new
 
     def describe(self) -> list[str]:
         """One line per room and insert (for status output)."""
-        self._apply_queue()
         lines = [f"room {i} {r.name!r}: {r.source}" + ("" if r.ir is not None else " (skipped)")
                  for i, r in enumerate(self.rooms)]
-        lines += [f"insert {i}: {ins.name} ({ins.kind})" for i, ins in enumerate(self.inserts)]
+        lines += [f"insert {i}: {ins.name} ({ins.kind})" for i, ins in enumerate(self._chain)]
         return lines
+
+
+def _set_requested(bridge: EffectsBridge, proc: Any, requested: dict[str, Any]) -> None:
+    """Give a copied processor the values set on the original that it may not have taken yet
+    (no block has been processed since); failures are reported in the bridge's errors."""
+    with fpenv.preserved():
+        for k, v in requested.items():
+            try:
+                _set_plugin_param(proc, k, v)
+            except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                bridge.errors.append(f"insert copy: {k} = {v!r} failed ({exc})")
+
+
+def _processor_parameters(proc: Any) -> dict[str, Any]:
+    """The named parameters of a pedalboard processor or hosted plugin and their values."""
+    if hasattr(proc, "parameters"):
+        return {k: getattr(proc, k) for k in proc.parameters}
+    names = [k for k in dir(proc) if not k.startswith("_")
+             and isinstance(getattr(type(proc), k, None), property)]
+    return {k: getattr(proc, k) for k in names}
 
 
 def _set_plugin_param(proc: Any, name: str, value: Any) -> None:
@@ -352,4 +424,4 @@ def _set_plugin_param(proc: Any, name: str, value: Any) -> None:
     setattr(proc, name, value)
 
 
-__all__ = ["BUILTIN_EFFECTS", "EffectsBridge"]
+__all__ = ["EFFECT_KINDS", "EffectKind", "EffectParam", "EffectsBridge", "effect_kind"]

@@ -39,7 +39,8 @@ from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.errors import AudioDeviceError, ParameterError
-from atomsynth.rt.extent import ceil_samples
+from atomsynth.rt.progress import Progress
+from atomsynth.rt.replay import Controls, render_through, render_with_controls
 from atomsynth.rt.synth import StreamingSynth
 
 RENDER_RT_PRIORITY = 20
@@ -74,7 +75,7 @@ def _device_list_text(devices: list[dict[str, Any]]) -> str:
         f"[{d['index']}] {d['name']} ({d['hostapi']}, {d['channels']} ch)" for d in devices)
 
 
-def resolve_device(device: int | str | None) -> int:
+def resolve_output_device(device: int | str | None) -> int:
     """The PortAudio index of ``device`` (None: the default output; int; name substring)."""
     devices = list_output_devices()
     if not devices:
@@ -146,15 +147,13 @@ class Engine:
         self.atom_set = atom_set
         self.output = bool(output)
         self.latency = latency
-        self.device_index: int | None = resolve_device(device) if self.output else None
+        self.device_index: int | None = resolve_output_device(device) if self.output else None
         self.effects = effects if effects is not None else EffectsBridge(
             sample_rate=self.sample_rate, channels=self.channels,
             room_names=atom_set.room_names)
         # edits and controls to replay for offline renders
         self._edits: deque = deque()
-        self._macros: dict[str, float] = {}
-        self._groups: dict[int, dict[str, Any]] = {}
-        self._atom_edits: list[tuple[np.ndarray, dict[str, Any]]] = []
+        self.controls = Controls()
         self.edits_refused = 0
         # transport
         self._playing = False
@@ -304,12 +303,12 @@ class Engine:
     def set_atom_set(self, atom_set: AtomSet) -> None:
         fn = self._synth.prepare_atom_set(atom_set)
         self.atom_set = atom_set
-        self._atom_edits.clear()
+        self.controls.atom_edits.clear()
         self._push(fn)
 
     def set_macro(self, name: str, value: float) -> None:
         fn = self._synth.prepare_macro(name, value)
-        self._macros[name] = float(value)
+        self.controls.macros[name] = float(value)
         self._push(fn)
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
@@ -318,12 +317,12 @@ class Engine:
         kw = {k: v for k, v in dict(gain_db=gain_db, pan=pan, mute=mute, solo=solo,
                                     room_send=room_send).items() if v is not None}
         fn = self._synth.prepare_group(group, **kw)
-        self._groups.setdefault(int(group), {}).update(kw)
+        self.controls.groups.setdefault(int(group), {}).update(kw)
         self._push(fn)
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
         fn = self._synth.prepare_atoms(indices, **params)
-        self._atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
+        self.controls.atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
         self._push(fn)
 
     # ------------------------------------------------------------------ render thread
@@ -432,8 +431,13 @@ class Engine:
         }
 
     # ------------------------------------------------------------------ offline
+    @property
+    def n_rooms(self) -> int:
+        """Room buses of the synthesizer (at least the set's rooms)."""
+        return self._synth.n_rooms
+
     def render_offline(self, *, duration_s: float | None = None,
-                       progress: Callable[[float], None] | None = None) -> np.ndarray:
+                       progress: Progress | None = None) -> np.ndarray:
         """Render the current set with the current controls and effects from the start.
 
         The same synthesizer and effects code as live playback (synthesizer output does not
@@ -442,40 +446,14 @@ class Engine:
         tails of rooms and plugins are rendered only as far as ``duration_s`` (default: the
         set's length). Returns float64, shape (channels, samples).
         """
-        synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192,
-                               n_rooms=self._synth.n_rooms)
-        for name, v in self._macros.items():
-            synth.set_macro(name, v)
-        for g, kw in self._groups.items():
-            synth.set_group(g, **kw)
-        for idx, kw in self._atom_edits:
-            synth.set_atoms(idx, **kw)
-        synth.run_pending()
         fx = self.effects.clone()
         block = self.block_size if fx.active else 8192
-        mix = render_through(synth, fx, duration_s=duration_s, block=block, progress=progress)
+        mix = render_with_controls(self.atom_set, sample_rate=self.sample_rate,
+                                   controls=self.controls, effects=fx, n_rooms=self.n_rooms,
+                                   duration_s=duration_s, block=block, progress=progress)
         if not self.output:
             self._position_s = mix.shape[1] / self.sample_rate
         return mix
 
 
-def render_through(synth: StreamingSynth, effects: EffectsBridge | None, *,
-                   duration_s: float | None = None, block: int = 256,
-                   progress: Callable[[float], None] | None = None) -> np.ndarray:
-    """Render ``synth`` block by block through ``effects`` (None: dry), shape (channels, n)."""
-    dur = synth.atom_set.length_s if duration_s is None else float(duration_s)
-    total = ceil_samples(dur, synth.sample_rate)
-    out = np.zeros((synth.channels, total))
-    use_fx = effects is not None and effects.active
-    for a in range(0, total, block):
-        b = min(a + block, total)
-        buses = synth.render(b - a)
-        out[:, a:b] = effects.process(buses) if use_fx else buses[0]
-        if progress is not None and (a // block) % 64 == 0:
-            progress(b / total)
-    if progress is not None:
-        progress(1.0)
-    return out
-
-
-__all__ = ["Engine", "list_output_devices", "render_through", "resolve_device"]
+__all__ = ["Engine", "list_output_devices", "render_through", "resolve_output_device"]

@@ -13,7 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from atomsynth.rt.burst import envelope_end
+from atomsynth.rt.burst import burst_length_array
 from atomsynth.rt.modes import ModeTable, atom_modes
 
 if TYPE_CHECKING:
@@ -30,8 +30,7 @@ def onset_sample(onset_s: np.ndarray | float, sample_rate: float) -> np.ndarray:
 
 def burst_lengths(atoms: ResonantAtoms, sample_rate: float) -> np.ndarray:
     """Burst length of every atom in samples, int64, shape (n,)."""
-    ends = np.array([envelope_end(k) for k in atoms.burst_shape], dtype=np.float64)
-    return np.maximum(1, np.ceil(atoms.attack_s * ends * sample_rate)).astype(np.int64)
+    return burst_length_array(atoms.attack_s, atoms.burst_shape, sample_rate)
 
 
 def tail_lengths(

@@ -12,11 +12,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from atomsynth.rt.errors import ParameterError
+
 MAX_MODES = 64
 """The most modes one resonant atom may have."""
 
 MDCT_SCALES = (128, 256, 512, 1024, 2048, 4096, 8192)
 """Allowed MDCT frame lengths 2N in samples (hop N = scale / 2)."""
+
+MIN_SAMPLE_RATE = 8000
+MAX_SAMPLE_RATE = 384000
+"""Allowed sample rates in Hz (inclusive)."""
+
+
+def check_sample_rate(sample_rate: object, *, hi: int = MAX_SAMPLE_RATE) -> int:
+    """Return ``sample_rate`` as an int if it is an integer in [8000, ``hi``] Hz, else raise.
+
+    Raises
+    ------
+    ParameterError
+        Naming the value and the allowed range.
+    """
+    if not isinstance(sample_rate, (int, np.integer)) or not MIN_SAMPLE_RATE <= sample_rate <= hi:
+        raise ParameterError(f"sample_rate = {sample_rate!r} is out of range; allowed "
+                             f"[{MIN_SAMPLE_RATE}, {hi}] Hz")
+    return int(sample_rate)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
+
+Progress = Callable[[float], None]
+"""``progress(fraction)``: the fraction of the work done, in [0, 1] (renders)."""
+
+TextProgress = Callable[[float, str], None]
+"""``progress(fraction, text)``: the fraction done and a line saying what is happening (fits).
+A :class:`ProgressBar` is both."""
 
 
 class ProgressBar:

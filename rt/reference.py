@@ -12,12 +12,13 @@ their native sample grid by inverse MDCT and overlap-add.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
-from atomsynth.rt.burst import burst, resonance_norm
+from atomsynth.rt.burst import burst, convolution_fft_length, resonance_norm
 from atomsynth.rt.errors import ParameterError
+from atomsynth.rt.params import check_sample_rate
+from atomsynth.rt.progress import Progress
 from atomsynth.rt.extent import (
     atom_extent_samples,
     burst_lengths,
@@ -30,8 +31,6 @@ from atomsynth.rt.resample import resample
 
 LN1000 = math.log(1000.0)
 _TAIL_CHUNK = 8192
-
-Progress = Callable[[float], None]
 
 
 def pan_gains(pan: float | np.ndarray, channels: int) -> np.ndarray:
@@ -106,7 +105,7 @@ def resonant_atom_signal(
         n = min(span, length - c0)
         h_burst[c0 : c0 + n] = ((weights * np.exp(log_p * c0)) @ chunk[:, :n]).imag
         state = state * np.exp(log_p * n) + chunk[:, n - 1 :: -1] @ b[c0 : c0 + n]
-    nfft = 1 << (2 * length - 1).bit_length()
+    nfft = convolution_fft_length(length)
     conv = np.fft.irfft(np.fft.rfft(b, nfft) * np.fft.rfft(h_burst, nfft), nfft)[:length]
     out[:length] += conv
     # After the burst: free decay from each mode's state at n = L - 1.
@@ -202,8 +201,7 @@ def render(
     ndarray, float64, shape (channels, ceil(duration_s * sample_rate))
     """
     sr = atom_set.sample_rate if sample_rate is None else sample_rate
-    if not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 384000:
-        raise ParameterError(f"sample_rate = {sr!r} is out of range; allowed [8000, 384000] Hz")
+    check_sample_rate(sr)
     dur = atom_set.length_s if duration_s is None else duration_s
     if not math.isfinite(dur) or not 0 <= dur <= 86400:
         raise ParameterError(f"duration_s = {dur!r} is out of range; allowed [0, 86400] s")

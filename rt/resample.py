@@ -1,35 +1,36 @@
-"""Band-limited resampling by FFT (zero-padding or truncating the spectrum)."""
+"""Band-limited resampling with libsoxr (``soxr``, very high quality).
+
+The signal is treated as a finite sequence with silence around it, so the end of a recording
+never leaks into its start (an FFT resampler treats the signal as periodic, which does).
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import soxr
 
 
 def resample(x: np.ndarray, sr_in: int, sr_out: int, *, length: int | None = None) -> np.ndarray:
     """Resample ``x`` (shape (..., T)) from ``sr_in`` to ``sr_out`` Hz along the last axis.
 
-    The spectrum is kept up to the lower Nyquist frequency (ideal low-pass); the result has
-    ``length`` samples (default ``round(T * sr_out / sr_in)``), zero-padded or cut.
+    libsoxr's very-high-quality low-pass (pass band to about 91 % of the lower Nyquist
+    frequency, stop band attenuation about 175 dB, linear phase with its delay removed); the
+    result is float64 with ``length`` samples (default ``round(T * sr_out / sr_in)``),
+    zero-padded or cut.
     """
     x = np.asarray(x, dtype=np.float64)
     n_in = x.shape[-1]
     if length is None:
         length = int(round(n_in * sr_out / sr_in))
+    out = np.zeros(x.shape[:-1] + (length,))
     if sr_in == sr_out:
-        out = np.zeros(x.shape[:-1] + (length,))
         n = min(length, n_in)
         out[..., :n] = x[..., :n]
         return out
-    if n_in == 0:
-        return np.zeros(x.shape[:-1] + (length,))
-    n_out = int(round(n_in * sr_out / sr_in))
-    spec = np.fft.rfft(x, axis=-1)
-    bins = n_out // 2 + 1
-    new = np.zeros(x.shape[:-1] + (bins,), dtype=complex)
-    keep = min(bins, spec.shape[-1])
-    new[..., :keep] = spec[..., :keep]
-    y = np.fft.irfft(new, n=n_out, axis=-1) * (n_out / n_in)
-    out = np.zeros(x.shape[:-1] + (length,))
-    n = min(length, n_out)
-    out[..., :n] = y[..., :n]
+    if n_in == 0 or length == 0:
+        return out
+    columns = np.ascontiguousarray(x.reshape(-1, n_in).T)  # (T, signals)
+    y = soxr.resample(columns, float(sr_in), float(sr_out), quality="VHQ").T
+    n = min(length, y.shape[-1])
+    out[..., :n] = y[:, :n].reshape(x.shape[:-1] + (n,))
     return out

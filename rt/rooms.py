@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from atomsynth.rt.audio_io import is_audio_path
 from atomsynth.rt.errors import EffectError
 
 SPEED_OF_SOUND = 343.0
-IR_SUFFIXES = (".wav", ".flac", ".aiff", ".aif", ".ogg")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def find_room_file(name: str, *, extra: dict[str, str | os.PathLike] | None = No
         if not d.is_dir():
             continue
         for f in sorted(d.iterdir()):
-            if f.suffix.lower() in IR_SUFFIXES and f.stem.lower() == want:
+            if is_audio_path(f) and f.stem.lower() == want:
                 return f
     return None
 
@@ -161,7 +161,7 @@ def available_rooms() -> dict[str, Path]:
     for d in dirs:
         if d.is_dir():
             for f in sorted(d.iterdir()):
-                if f.suffix.lower() in IR_SUFFIXES:
+                if is_audio_path(f):
                     found.setdefault(f.stem.lower(), f)
     return found
 

@@ -40,13 +40,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from atomsynth.rt import synth_kernels as K
-from atomsynth.rt.atoms import AtomSet, ResonantAtoms
+from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.burst import burst, bursts, resonance_norm
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import burst_lengths, ceil_samples, onset_sample, tail_lengths
 from atomsynth.rt.mdct import imdct_frames
 from atomsynth.rt.modes import atom_modes, mode_triples
-from atomsynth.rt.params import MAX_MODES, RESONANT_PARAMS
+from atomsynth.rt.params import MAX_MODES, RESONANT_PARAMS, check_sample_rate
 from atomsynth.rt.reference import LN1000, pan_gains
 
 MACROS: dict[str, tuple[float, float, float]] = {
@@ -138,8 +138,7 @@ class StreamingSynth:
         if not isinstance(atom_set, AtomSet):
             raise ParameterError(f"atom_set must be an AtomSet, got {type(atom_set).__name__}")
         sr = atom_set.sample_rate if sample_rate is None else sample_rate
-        if not isinstance(sr, (int, np.integer)) or not 8000 <= sr <= 384000:
-            raise ParameterError(f"sample_rate = {sr!r} is out of range; allowed [8000, 384000] Hz")
+        check_sample_rate(sr)
         if not isinstance(max_block, (int, np.integer)) or not 1 <= max_block <= 1 << 20:
             raise ParameterError(f"max_block = {max_block!r} is out of range; allowed [1, 1048576]")
         if precision not in ("float32", "float64"):
@@ -197,7 +196,6 @@ class StreamingSynth:
         self._bctl = np.zeros(3, np.int64)  # [entries used, unused, last anchor sample]
         self._alloc_bank(1024)
         self._alloc_slots(16)
-        self.underruns_slots = 0
         self._load(atom_set, initial=True)
 
     # ------------------------------------------------------------------ state allocation
@@ -261,12 +259,6 @@ class StreamingSynth:
             K.bank_leave(int(s), self._kpos, self._t0, self._nmod, self._pre, self._pim,
                          self._sre, self._sim, self._anc, self._on32, self._bf, self._bd,
                          self._bsl, self._bctl, self._inb, self._bix)
-
-    def _take_slot(self) -> int:
-        if self._ictl[1] == 0:
-            self._alloc_slots(self._cap * 2)
-        self._ictl[1] -= 1
-        return int(self._free[self._ictl[1]])
 
     def _arena_alloc(self, need: int) -> int:
         if self._bcursor + need > self._bpool.size:
@@ -1008,10 +1000,6 @@ class StreamingSynth:
             if progress is not None:
                 progress(b / total)
         return out
-
-
-def is_resonant_only(atom_set: AtomSet) -> bool:
-    return len(atom_set.mdct) == 0 and isinstance(atom_set.resonant, ResonantAtoms)
 
 
 __all__ = ["ATOM_EDITS", "MACROS", "StreamingSynth"]

@@ -20,6 +20,7 @@ for arg in "$@"; do
 done
 
 apt_packages=(libportaudio2 libsndfile1 libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0
+              libxcb-cursor0  # Qt 6.5+ xcb platform plugin: without it the app does not start
               libfontconfig1 libdbus-1-3 libglib2.0-0)
 if [ "$dev" = 1 ]; then
   apt_packages+=(jackd2 libjack-jackd2-0 dpf-source g++ make opus-tools xvfb)

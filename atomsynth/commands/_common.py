@@ -1,4 +1,5 @@
-"""Helpers shared by the subcommands: resolving the default example and loading atom files."""
+"""Helpers shared by the subcommands: the file argument and loading atom files (a path or a
+bundled example, :mod:`atomsynth.rt.examples`)."""
 
 from __future__ import annotations
 
@@ -6,28 +7,7 @@ from pathlib import Path
 
 from atomsynth.rt.atomfile import load
 from atomsynth.rt.atoms import AtomSet
-from atomsynth.rt.errors import AtomFileError
-from atomsynth.rt.presets import data_dir
-
-DEFAULT_EXAMPLE = "marimba_phrase"
-
-
-def examples_dir() -> Path:
-    return data_dir() / "examples"
-
-
-def resolve_atoms_path(name: str | None) -> Path:
-    """A path as given, or a bundled example by name (``bells``), or the default example."""
-    if name is None:
-        name = DEFAULT_EXAMPLE
-    path = Path(name)
-    if path.exists():
-        return path
-    bundled = examples_dir() / f"{name}.atoms"
-    if bundled.exists():
-        return bundled
-    known = ", ".join(sorted(p.stem for p in examples_dir().glob("*.atoms")))
-    raise AtomFileError(f"{name}: no such file, and no bundled example of that name ({known})")
+from atomsynth.rt.examples import DEFAULT_EXAMPLE, resolve_atoms_path
 
 
 def load_atoms(name: str | None) -> tuple[Path, AtomSet]:

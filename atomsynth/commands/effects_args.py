@@ -31,7 +31,6 @@ def _kv(text: str, what: str) -> tuple[str, str]:
 def build_effects(args, atom_set, sample_rate: int):
     """The EffectsBridge described by the options (failures are reported, not fatal)."""
     from atomsynth.rt.effects import EffectsBridge
-    from atomsynth.rt.effects import _set_plugin_param as set_param
 
     files = dict(_kv(x, "--room-ir") for x in args.room_ir)
     fx = EffectsBridge(sample_rate=sample_rate, channels=atom_set.channels,
@@ -62,15 +61,5 @@ def build_effects(args, atom_set, sample_rate: int):
         else:
             raise ParameterError("--plugin-param given without --plugin")
     for path, plist in zip(args.plugin, plugin_params, strict=True):
-        idx = fx.load_plugin(path)
-        if idx is None:
-            continue
-        for item in plist:
-            k, v = _kv(item, "--plugin-param")
-            try:
-                fx._apply_queue()
-                set_param(fx.inserts[idx].processor, k, v)
-            except Exception as exc:  # noqa: BLE001 - reported, never fatal
-                fx.errors.append(f"plugin {path}: {k} = {v!r} failed ({exc})")
-    fx._apply_queue()
+        fx.load_plugin(path, params=dict(_kv(item, "--plugin-param") for item in plist))
     return fx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atomsynth.commands._common import DEFAULT_EXAMPLE, examples_dir
+from atomsynth.rt.examples import DEFAULT_EXAMPLE, example_paths, examples_dir
 from atomsynth.rt.atomfile import load
 
 
@@ -17,7 +17,7 @@ def run(args) -> int:
 
         build(examples_dir())
         return 0
-    for path in sorted(examples_dir().glob("*.atoms")):
+    for path in example_paths():
         s = load(path)
         groups = ", ".join(s.group_name(int(g)) for g in s.groups)
         mark = " (default)" if path.stem == DEFAULT_EXAMPLE else ""

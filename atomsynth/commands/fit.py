@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from atomsynth.rt.errors import AtomsynthError
 from atomsynth.rt.progress import ProgressBar
 
 
@@ -53,37 +52,12 @@ def add_arguments(parser) -> None:
 
 def fit_file(input_path, output_path, config, *, quiet: bool = False, compact: bool = True,
              label: str | None = None) -> dict:
-    """Fit one file, write the atom file atomically, return report and quality (a dict)."""
-    import numpy as np
+    """:func:`atomsynth.offline.fit_file.fit_file` with a progress bar on stderr."""
+    from atomsynth.offline.fit_file import fit_file as fit_one
 
-    from atomsynth.offline.fit import fit_audio, fit_quality
-    from atomsynth.rt.atomfile import file_bitrate, load, save
-    from atomsynth.rt.audio_io import read_audio
-    from atomsynth.rt.reference import render
-    from atomsynth.rt.resample import resample
-
-    audio, sr = read_audio(input_path)
-    if audio.shape[1] == 0:
-        raise AtomsynthError(f"{input_path}: the file holds no samples")
     with ProgressBar(label or f"fit {Path(input_path).name}", enabled=not quiet) as bar:
-        atom_set, report = fit_audio(audio, sr, config, progress=lambda f, t: bar(f, t))
-    output_path = Path(output_path)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    save(atom_set, output_path, compact=compact)
-    atom_set = load(output_path)  # measure what the file holds (compact mode quantizes)
-    decoded = render(atom_set, duration_s=atom_set.duration_s)
-    ref = audio
-    if ref.shape[0] > 2:
-        ref = np.stack([ref[0::2].sum(axis=0), ref[1::2].sum(axis=0)]) / np.sqrt(ref.shape[0] / 2)
-    if sr != atom_set.sample_rate:
-        ref = resample(ref, sr, atom_set.sample_rate)
-    quality = fit_quality(ref, decoded, atom_set.sample_rate)
-    duration = atom_set.duration_s or 1.0
-    quality["atoms"] = len(atom_set.resonant)
-    quality["atoms_per_second"] = len(atom_set.resonant) / duration
-    quality["bitrate_bps"] = file_bitrate(output_path, duration)
-    return {"input": str(input_path), "output": str(output_path), "report": report.to_dict(),
-            "quality": quality}
+        return fit_one(input_path, output_path, config, compact=compact,
+                       progress=lambda f, t: bar(f, t))
 
 
 def run(args) -> int:

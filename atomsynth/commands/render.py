@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from atomsynth.commands.effects_args import add_effect_arguments, build_effects
 from atomsynth.rt.audio_io import write_audio
 from atomsynth.rt.progress import ProgressBar
 from atomsynth.rt.reference import render, render_stems
+from atomsynth.rt.replay import render_stems_with_controls, render_with_controls, write_stems
 
 
 def add_arguments(parser) -> None:
@@ -44,32 +44,17 @@ def add_arguments(parser) -> None:
     add_effect_arguments(parser)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "group"
-
-
 def _render_with_effects(atom_set, fx, sr, args, bar):
-    """Mix (and stems) through the effects bridge. Each stem runs through its own copy of
-    the rooms and inserts, and the mix is the sum of the stems, so stems sum to the mix
-    exactly; with nonlinear inserts that differs from running the inserts on the sum."""
-    from atomsynth.rt.engine import render_through
-    from atomsynth.rt.synth import StreamingSynth
-
-    def one(aset, bridge, progress):
-        synth = StreamingSynth(aset, sample_rate=sr, max_block=8192,
-                               n_rooms=len(atom_set.room_names), precision=args.precision)
-        return render_through(synth, bridge, duration_s=args.duration or atom_set.length_s,
-                              block=args.block_size, progress=progress)
-
+    """Mix (and stems) through the effects bridge, as live playback renders
+    (:mod:`atomsynth.rt.replay`): each stem through its own copy of the rooms and inserts, the
+    mix the sum of the stems."""
+    kw = dict(sample_rate=sr, n_rooms=len(atom_set.room_names),
+              duration_s=args.duration or atom_set.length_s, block=args.block_size,
+              precision=args.precision)
     if not args.stems:
-        return None, one(atom_set, fx, bar)
-    stems = {}
-    groups = [int(g) for g in atom_set.groups]
-    for i, g in enumerate(groups):
-        sub = atom_set.replace(resonant=atom_set.resonant.select(atom_set.resonant.group == g),
-                               mdct=atom_set.mdct.select(atom_set.mdct.group == g))
-        stems[g] = one(sub, fx.clone(),
-                       lambda f, i=i: bar((i + f) / len(groups)))
+        return None, render_with_controls(atom_set, effects=fx, progress=bar, **kw)
+    stems = render_stems_with_controls(atom_set, atom_set.groups, effects=fx.clone,
+                                       progress=bar, **kw)
     return stems, np.sum(list(stems.values()), axis=0)
 
 
@@ -99,13 +84,9 @@ def run(args) -> int:
             mix = render(atom_set, sample_rate=sr, duration_s=args.duration, progress=bar)
     elapsed = time.perf_counter() - t0
     write_audio(out, mix, sr, subtype=args.subtype)
-    suffix = out.suffix
     if args.stems:
-        stem_dir = Path(args.stems)
-        for g, audio in stems.items():
-            name = f"{g:02d}_{_slug(atom_set.group_name(g))}{suffix}"
-            write_audio(stem_dir / name, audio, sr, subtype=args.subtype)
-        write_audio(stem_dir / f"mix{suffix}", mix, sr, subtype=args.subtype)
+        write_stems(args.stems, stems, atom_set, sr, suffix=out.suffix, subtype=args.subtype,
+                    mix=mix)
     seconds = mix.shape[1] / sr
     peak = float(np.abs(mix).max()) if mix.size else 0.0
     peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf

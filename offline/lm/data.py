@@ -16,10 +16,9 @@ from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.lm.tokenizer import TokenSet, _order_keys
 from atomsynth.rt.atomfile import load
 from atomsynth.rt.atoms import AtomSet
-from atomsynth.rt.audio_io import read_audio
+from atomsynth.rt.audio_io import AUDIO_SUFFIXES, is_audio_path, read_audio
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 TASKS = ("random", "locate", "inpaint", "continue", "extend")
 
 
@@ -31,7 +30,7 @@ def load_atom_set(path: str | Path, *, scale: int = 1024, range_db: float = 96.0
         raise AtomsynthError(f"{path}: no such file")
     if path.suffix.lower() == ".atoms":
         return load(path)
-    if path.suffix.lower() in AUDIO_SUFFIXES:
+    if is_audio_path(path):
         audio, sr = read_audio(path)
         return atomize(audio, sr, scale=scale, range_db=range_db)
     raise AtomsynthError(f"{path}: unknown file type {path.suffix!r}; use .atoms or audio "
