@@ -25,10 +25,13 @@ from atomsynth.gui.jobs import Job, find_analyzer
 from atomsynth.gui.macros import MacroPanel
 from atomsynth.gui.meters import LevelMeter
 from atomsynth.gui.mixdown import MixSettings, render_baked
+from atomsynth.gui.recovery import Recovery, in_package, user_documents_dir
 from atomsynth.gui.spectrogram import spectrogram_image
 from atomsynth.gui.transport import TransportBar
+from atomsynth.rt.atomfile import load
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.errors import AtomsynthError, ParameterError
+from atomsynth.rt.session import session_path_for
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -75,10 +78,16 @@ class MainWindow(QMainWindow):
 
     def __init__(self, *, path=None, atom_set: AtomSet | None = None, device=None,
                  audio: bool = True, settings: QSettings | None = None,
-                 preview: bool = True) -> None:
+                 preview: bool = True, recovery_dir: str | os.PathLike | None = None,
+                 autosave_s: float = 30.0, offer_recovery: bool = False) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings("atomsynth", "atomsynth")
         self.errors: list[str] = []
+        self.recovery = Recovery(recovery_dir)
+        self.room_files: dict[str, str] = {}  # impulse responses from the session, by room
+        self._reported_rooms: tuple[str, ...] = ()
+        self.own_path: Path | None = None  # the .atoms file the app opened or saved
+        self.suggested_name: str | None = None  # Save As proposal for unsaved work (a fit)
         self.jobs: set[Job] = set()
         self.preview_enabled = preview
         self.preview_audio: np.ndarray | None = None
@@ -134,8 +143,14 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(int(1000 / TIMER_HZ))
         self.timer.timeout.connect(self.tick)
         self.timer.start()
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(max(1, int(autosave_s * 1000)))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
 
-        if atom_set is not None:
+        if offer_recovery and self.offer_recovery():
+            pass
+        elif atom_set is not None:
             self.doc.reset(atom_set)
         elif path is not None:
             self.open_path(path)
@@ -293,6 +308,18 @@ class MainWindow(QMainWindow):
         if problem:
             self.statusBar().showMessage(problem, 15000)
             self.errors.append(problem)
+        eng = self.bridge.engine
+        if eng is not None:
+            for name, f in self.room_files.items():
+                if name in self.doc.atom_set.room_names:
+                    eng.effects.set_room_file(name, f)
+            missing = [r.name for r in eng.effects.rooms if r.ir is None]
+            if missing and tuple(missing) != self._reported_rooms:
+                self._reported_rooms = tuple(missing)
+                self.show_error(
+                    "no impulse response for room(s) " + ", ".join(repr(m) for m in missing)
+                    + ": their sends play dry. Put the IR files in IMPULSE_RESPONSE_PATH or "
+                    "send the atoms to another room (Effects tab).")
         self._chain_changed()
 
     def choose_device(self, device) -> None:
@@ -483,35 +510,98 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open", str(self.doc.path.parent if self.doc.path else Path.cwd()),
+            self, "Open", str(self.default_dir()),
             "Atoms and audio (*.atoms *.wav *.flac *.ogg *.aif *.aiff *.mp3 *.opus);;"
             "All files (*)")
         if path:
             self.open_path(path, ask=True)
 
     def open_path(self, path, *, ask: bool = False) -> bool:
-        """Open an ``.atoms`` file, or analyze an audio file in the background."""
+        """Open an ``.atoms`` file (and the session beside it), or analyze an audio file in
+        the background."""
         path = Path(path)
         if ask and not self.maybe_save():
             return False
         if path.suffix.lower() in AUDIO_SUFFIXES:
             return self.analyze_audio(path)
         try:
-            self.doc.open(path)
+            atom_set = load(path)
         except (AtomsynthError, OSError) as exc:
             self.show_error(f"could not open {path}: {exc}")
             return False
+        problems = self._load_session(session_path_for(path), atom_set)
+        self.doc.reset(atom_set, path)
+        self.own_path = None if in_package(path) else path.resolve()
+        self.suggested_name = None
         self._add_recent(path)
         self.statusBar().showMessage(f"opened {path}", 5000)
+        if problems:
+            self.show_error(f"{path.name}: opened without " + "; ".join(problems))
         return True
 
+    def _load_session(self, spath: Path, atom_set: AtomSet) -> list[str]:
+        """Restore the session at ``spath`` (if any) for ``atom_set``: macros, mixer, inserts,
+        rooms. Returns what could not be restored, one line each."""
+        from atomsynth.gui.session_io import restore
+        from atomsynth.rt.session import Session, read_session
+
+        self.room_files = {}
+        problems: list[str] = []
+        session = Session()
+        if spath.is_file():
+            try:
+                session = read_session(spath)
+            except AtomsynthError as exc:
+                problems.append(f"its session ({exc})")
+        self.room_files, more = restore(session, atom_set, self.mix, self.chain,
+                                        base_dir=spath.parent)
+        problems += more
+        self.macros.sync_from_settings()
+        self.macros._group_ids = []  # rebuild the mixer rows from the restored controls
+        self.effects.sync_from_chain()
+        self._reported_rooms = tuple(n for n in atom_set.room_names if n not in self.room_files
+                                     and any(n in p for p in problems))
+        return problems
+
+    def session(self, atoms_path: Path):
+        """The app's current session (what :meth:`save` writes beside ``atoms_path``)."""
+        from atomsynth.gui.session_io import capture
+
+        files = dict(self.room_files)
+        eng = self.bridge.engine
+        if eng is not None:
+            files.update({r.name: r.source for r in eng.effects.rooms if r.ir is not None})
+        return capture(self.doc.atom_set, self.mix, self.chain, session_dir=atoms_path.parent,
+                       atoms_name=atoms_path.name, room_files=files,
+                       block_size=self.bridge.block_size)
+
+    def can_save_in_place(self) -> bool:
+        """True when Save may write to the document's file without asking: a ``.atoms``
+        file this app opened or saved, outside the installed package."""
+        p = self.doc.path
+        return (p is not None and p.suffix.lower() == ".atoms" and self.own_path is not None
+                and p.resolve() == self.own_path and not in_package(p))
+
     def save(self) -> bool:
-        if self.doc.path is None or self.doc.path.suffix.lower() != ".atoms":
+        if not self.can_save_in_place():
             return self.save_as()
         return self._save_to(self.doc.path)
 
+    def default_dir(self) -> Path:
+        """Where file dialogs start: the document's folder (not inside the installed
+        package), else the last folder used, else the user's documents folder."""
+        for p in (self.doc.path, Path(self.suggested_name) if self.suggested_name else None):
+            if p is not None and p.is_absolute() and not in_package(p) and p.parent.is_dir():
+                return p.parent
+        last = self.settings.value("last_dir", "")
+        if last and Path(str(last)).is_dir() and not in_package(Path(str(last))):
+            return Path(str(last))
+        return user_documents_dir()
+
     def save_as(self) -> bool:
-        start = str(self.doc.path.with_suffix(".atoms")) if self.doc.path else "untitled.atoms"
+        name = self.suggested_name or (self.doc.path.stem if self.doc.path else "untitled")
+        name = Path(name).stem + ".atoms"
+        start = str(self.default_dir() / name)
         path, _ = QFileDialog.getSaveFileName(self, "Save atoms", start, "Atoms (*.atoms)")
         if not path:
             return False
@@ -520,13 +610,26 @@ class MainWindow(QMainWindow):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        """Write the atoms and the session beside them (both atomically)."""
+        from atomsynth.rt.session import write_session
+
+        if in_package(path):
+            self.show_error(f"not saving into the installed package ({path.parent}); "
+                            "choose a folder of your own with Save As")
+            return False
         try:
+            session = self.session(path)
             self.doc.save(path)
+            write_session(session, session_path_for(path))
         except (AtomsynthError, OSError) as exc:
             self.show_error(f"could not save {path}: {exc}")
             return False
+        self.own_path = path.resolve()
+        self.suggested_name = None
+        self.settings.setValue("last_dir", str(path.parent))
+        self.recovery.clear()
         self._add_recent(path)
-        self.statusBar().showMessage(f"saved {path}", 5000)
+        self.statusBar().showMessage(f"saved {path} and {session_path_for(path).name}", 5000)
         return True
 
     def maybe_save(self) -> bool:
@@ -541,16 +644,65 @@ class MainWindow(QMainWindow):
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
 
+    # -- autosave and recovery ------------------------------------------------------------
+    def autosave(self) -> Path | None:
+        """Write unsaved work (atoms + session) to the recovery folder; None when clean."""
+        if not self.doc.dirty:
+            return None
+        try:
+            return self.recovery.write(self.doc.atom_set, self.session(self.recovery.atoms_path),
+                                       self.doc.path, self.suggested_name)
+        except (AtomsynthError, OSError) as exc:
+            self.statusBar().showMessage(f"autosave failed: {exc}", 8000)
+            return None
+
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the newest recovery file. True when it was opened."""
+        found = self.recovery.find_orphan()
+        if found is None:
+            return False
+        atoms_path, info = found
+        answer = QMessageBox.question(
+            self, "Recover unsaved work?",
+            f"atomsynth did not quit normally. Recover the unsaved work on "
+            f"{info.get('title', 'untitled')} autosaved at {info.get('time', '?')}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            QMessageBox.StandardButton.Yes)
+        if answer != QMessageBox.StandardButton.Yes:
+            self.recovery.discard(atoms_path)
+            return False
+        try:
+            atom_set = load(atoms_path)
+        except (AtomsynthError, OSError) as exc:
+            self.show_error(f"could not recover {atoms_path}: {exc}")
+            return False
+        problems = self._load_session(session_path_for(atoms_path), atom_set)
+        self.doc.reset(AtomSet(sample_rate=atom_set.sample_rate, channels=atom_set.channels))
+        original = info.get("path")
+        self.doc.path = Path(original) if original else None
+        self.own_path = Path(original).resolve() if original and not in_package(
+            Path(original)) else None
+        self.suggested_name = info.get("suggested") or None
+        self.doc.apply(atom_set, "recovered work")
+        self.view.reset_range(atom_set)
+        self.recovery.discard(atoms_path)
+        self.autosave()
+        if problems:
+            self.show_error("recovered without " + "; ".join(problems))
+        return True
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt naming
         if not self.maybe_save():
             event.ignore()
             return
         self.timer.stop()
         self.preview_timer.stop()
+        self.autosave_timer.stop()
         for job in list(self.jobs):
             job.cancel()
             job.wait(10000)
         self.bridge.close()
+        self.recovery.clear()  # saved or discarded: nothing left to recover
         event.accept()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
@@ -624,7 +776,10 @@ class MainWindow(QMainWindow):
                 return
             self.doc.reset(AtomSet(sample_rate=atom_set.sample_rate,
                                    channels=atom_set.channels))
-            self.doc.path = path.with_suffix(".atoms")
+            # Unsaved, with no file: Save asks where (the .atoms beside the recording may be
+            # another, older piece of work).
+            self.own_path = None
+            self.suggested_name = str(path.with_suffix(".atoms"))
             self.doc.apply(atom_set, f"{what} {path.name}")
             self.view.reset_range(atom_set)
 
@@ -789,7 +944,8 @@ def main(argv: list[str] | None = None, *, path=None, device=None, audio: bool =
     except AtomsynthError as exc:
         print(f"atomsynth gui: {exc}")
         path = None
-    win = MainWindow(path=path, device=device, audio=audio and not screenshot)
+    win = MainWindow(path=path, device=device, audio=audio and not screenshot,
+                     offer_recovery=not screenshot)
     win.resize(*size)
     win.show()
     if screenshot:

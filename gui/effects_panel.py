@@ -123,6 +123,16 @@ class EffectsPanel(QWidget):
         self.room_combo.blockSignals(False)
 
     # -- inserts --------------------------------------------------------------------------
+    def sync_from_chain(self) -> None:
+        """Show the chain's inserts (after the chain was replaced, e.g. by a session)."""
+        self.list.blockSignals(True)
+        self.list.clear()
+        for e in self.chain.inserts:
+            self.list.addItem(e.name)
+        self.list.blockSignals(False)
+        self.list.setCurrentRow(0 if self.chain.inserts else -1)
+        self._show_params(self.list.currentRow())
+
     def _append(self, effect: Effect) -> None:
         self.chain.inserts.append(effect)
         self.list.addItem(effect.name)

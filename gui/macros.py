@@ -134,14 +134,16 @@ class MacroPanel(QWidget):
         self.macro_changed.emit(spec.name, value)
 
     def set_macro(self, name: str, value: float) -> None:
-        """Move a slider programmatically (emits ``macro_changed``)."""
+        """Set a macro to exactly ``value`` and move its slider there (emits
+        ``macro_changed``; the slider's 1000 steps do not round the value)."""
         spec = self._spec(name)
         s = self.sliders[name]
-        pos = self._pos(spec, value)
-        if s.value() == pos:
-            self._slider_moved(spec, pos)
-        else:
-            s.setValue(pos)
+        s.blockSignals(True)
+        s.setValue(self._pos(spec, value))
+        s.blockSignals(False)
+        self.settings.macros[spec.name] = float(value)
+        self.value_labels[spec.name].setText(spec.text(value))
+        self.macro_changed.emit(spec.name, float(value))
 
     def sync_from_settings(self) -> None:
         for spec in MACROS:
