@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.macros = MacroPanel(self.mix)
         self.effects = EffectsPanel(self.chain)
+        self.effects.settings = self.settings
 
         central = QWidget()
         cl = QVBoxLayout(central)
