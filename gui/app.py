@@ -20,6 +20,8 @@ from atomsynth.gui.document import AtomDocument, Selection
 from atomsynth.gui.effects import EffectsChain
 from atomsynth.gui.effects_panel import EffectsPanel
 from atomsynth.gui.engine_bridge import EngineBridge, list_devices
+from atomsynth.gui.grid import Grid
+from atomsynth.gui.grid_bar import GridBar
 from atomsynth.gui.inspector import Inspector
 from atomsynth.gui.jobs import Job, find_analyzer
 from atomsynth.gui.macros import MacroPanel
@@ -106,11 +108,16 @@ class MainWindow(QMainWindow):
         self.macros = MacroPanel(self.mix)
         self.effects = EffectsPanel(self.chain)
         self.effects.settings = self.settings
+        self.grid = Grid()
+        self.grid_bar = GridBar(self.grid)
+        self.view.set_grid(self.grid)
+        self.macros.grid = self.grid
 
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(0, 0, 0, 0)
         cl.addWidget(self.transport)
+        cl.addWidget(self.grid_bar)
         row = QHBoxLayout()
         row.addWidget(self.view, 1)
         row.addWidget(self.meter)
@@ -209,7 +216,12 @@ class MainWindow(QMainWindow):
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        keys: list[QKeySequence] = []
+        for k in [*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo),
+                  QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")]:
+            if k not in keys:  # the same key twice on one action makes it ambiguous
+                keys.append(k)
+        redo.setShortcuts(keys)
         e.addAction(undo)
         e.addAction(redo)
         self.undo_action, self.redo_action = undo, redo
@@ -241,6 +253,21 @@ class MainWindow(QMainWindow):
         self._action(v, "&Render preview", self.render_preview, QKeySequence("Ctrl+P"),
                      tip="render the waveform and spectrogram of the atoms now")
 
+        n = e.addMenu("&Nudge selection")
+        for text, key, dt, steps in (("Earlier", "Left", -1, 0), ("Later", "Right", 1, 0),
+                                     ("Up (semitone / cent)", "Up", 0, 1),
+                                     ("Down (semitone / cent)", "Down", 0, -1),
+                                     ("Up an octave", "Shift+Up", 0, 12),
+                                     ("Down an octave", "Shift+Down", 0, -12)):
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(key))
+            # only while the view has the focus: arrows keep their meaning in fields
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(lambda _=False, dt=dt, st=steps: self.nudge(dt, st))
+            n.addAction(act)
+            self.view.addAction(act)
+        self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
         t = mb.addMenu("&Transport")
         self.play_action = self._action(t, "&Play / pause", self.toggle_play,
                                         QKeySequence(Qt.Key.Key_Space))
@@ -248,7 +275,37 @@ class MainWindow(QMainWindow):
         self._action(t, "Back to &start", lambda: self.seek(0.0), QKeySequence("Home"))
         self._action(t, "&Loop the selection", self.loop_selection, QKeySequence("L"))
 
+    def nudge(self, time_steps: int, pitch_steps: int) -> None:
+        """Move the selection by grid steps: time (a grid step, or 10 ms without time snap)
+        or pitch (a semitone, or a cent in cent mode; 12 steps: an octave)."""
+        if not len(self.doc.selection):
+            return
+        dt = time_steps * self.grid.time_step_s()
+        if abs(pitch_steps) == 12:
+            ratio = 2.0 ** (pitch_steps / 12)
+        else:
+            ratio = self.grid.pitch_step_ratio() ** pitch_steps
+        self.guard(self.doc.move_selection)(dt, ratio)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt naming
+        """Undo and redo reach the document from every field of the window: a text field's
+        own undo (which would take Ctrl+Z) is passed over for the window's."""
+        from PySide6.QtCore import QEvent
+        from PySide6.QtGui import QKeyEvent
+
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and isinstance(obj, QWidget) and self.isAncestorOf(obj)):
+            if (event.matches(QKeySequence.StandardKey.Undo)
+                    or event.matches(QKeySequence.StandardKey.Redo)
+                    or event.keyCombination().toCombined()
+                    == QKeySequence("Ctrl+Y")[0].toCombined()):
+                event.ignore()
+                return True  # not offered to the field: the window's shortcut runs
+        return super().eventFilter(obj, event)
+
     def _connect(self) -> None:
+        QApplication.instance().installEventFilter(self)
+        self.grid_bar.changed.connect(self.view.update_beats)
         d = self.doc
         d.changed.connect(self._doc_changed)
         d.selection_changed.connect(self._selection_changed)
@@ -699,6 +756,7 @@ class MainWindow(QMainWindow):
         self.timer.stop()
         self.preview_timer.stop()
         self.autosave_timer.stop()
+        QApplication.instance().removeEventFilter(self)
         for job in list(self.jobs):
             job.cancel()
             job.wait(10000)

@@ -79,6 +79,7 @@ class MacroPanel(QWidget):
     def __init__(self, settings: MixSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.grid = None  # the window's Grid: the pitch slider snaps with its pitch mode
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         box = QGroupBox("macros")
@@ -126,7 +127,10 @@ class MacroPanel(QWidget):
         return int(round((x - spec.lo) / (spec.hi - spec.lo) * _STEPS))
 
     def _slider_moved(self, spec: MacroSpec, pos: int) -> None:
-        value = spec.to_value(spec.lo + (spec.hi - spec.lo) * pos / _STEPS)
+        x = spec.lo + (spec.hi - spec.lo) * pos / _STEPS
+        if spec.kind == "semitones" and self.grid is not None:
+            x = self.grid.snap_semitones(x)  # whole semitones, or cents
+        value = spec.to_value(x)
         if pos == self._pos(spec, MACRO_DEFAULTS[spec.name]):
             value = MACRO_DEFAULTS[spec.name]  # exactly neutral at the centre notch
         self.settings.macros[spec.name] = value
