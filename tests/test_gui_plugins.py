@@ -81,8 +81,7 @@ def test_browser_lists_and_loads_the_bundle_into_the_chain(qtbot, win, plugin_di
     monkeypatch.setenv("VST3_PATH", "")
     monkeypatch.setattr("atomsynth.gui.plugins.standard_vst3_dirs", lambda: [])
     store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    browser = PluginBrowser(None, store)
-    qtbot.addWidget(browser)
+    browser = PluginBrowser(None, store)  # never shown: not a candidate for pick() below
     assert browser.list.count() == 0
     browser.add_folder(plugin_dir)  # the user's own folder, remembered in the settings
     assert [p.name for p in browser.paths()] == ["atomsynth-test-gain.vst3"]
@@ -91,7 +90,12 @@ def test_browser_lists_and_loads_the_bundle_into_the_chain(qtbot, win, plugin_di
     win.effects.settings = store
 
     def pick():
-        dlg = next(w for w in qtbot_top_levels() if isinstance(w, PluginBrowser))
+        from PySide6.QtWidgets import QApplication
+
+        dlg = QApplication.activeModalWidget()
+        if not isinstance(dlg, PluginBrowser):
+            dlg = next(w for w in qtbot_top_levels()
+                       if isinstance(w, PluginBrowser) and w.isVisible())
         dlg.list.setCurrentRow(0)
         dlg.load_button.click()
 
