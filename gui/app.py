@@ -12,10 +12,12 @@ message box; the window keeps working.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 from atomsynth.gui.atom_view import AtomView
+from atomsynth.gui.compare import Original, OriginalPlayer, aligned, residual
 from atomsynth.gui.document import AtomDocument, Selection
 from atomsynth.gui.effects import EffectsChain
 from atomsynth.gui.effects_panel import EffectsPanel
@@ -81,13 +83,18 @@ class MainWindow(QMainWindow):
     def __init__(self, *, path=None, atom_set: AtomSet | None = None, device=None,
                  audio: bool = True, settings: QSettings | None = None,
                  preview: bool = True, recovery_dir: str | os.PathLike | None = None,
-                 autosave_s: float = 30.0, offer_recovery: bool = False) -> None:
+                 autosave_s: float = 30.0, offer_recovery: bool = False,
+                 ask_fit_settings: bool = False) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings("atomsynth", "atomsynth")
         self.errors: list[str] = []
         self.recovery = Recovery(recovery_dir)
         self.room_files: dict[str, str] = {}  # impulse responses from the session, by room
         self._reported_rooms: tuple[str, ...] = ()
+        self.ask_fit_settings = ask_fit_settings
+        self.original: Original | None = None  # the recording the atoms were fitted to
+        self.player: OriginalPlayer | None = None  # plays the original (B) during A/B
+        self.spectrogram_source = "atoms"
         self.own_path: Path | None = None  # the .atoms file the app opened or saved
         self.suggested_name: str | None = None  # Save As proposal for unsaved work (a fit)
         self.jobs: set[Job] = set()
@@ -171,8 +178,14 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         sb = self.statusBar()
         self.status_labels = {}
-        for key, tip in (("cpu", "CPU load of the audio thread (mean / peak)"),
-                         ("underflows", "output underflows since the stream started"),
+        self._peak, self._peak_base = 0.0, 0.0
+        self.output_name = ""
+        for key, tip in (("output", "the audio device playing now"),
+                         ("cpu", "CPU load of the audio render thread, now and its peak "
+                                 "(click to reset the peak)"),
+                         ("underflows", "engine: blocks the render thread delivered late "
+                                        "(ring misses); device: the audio device's own "
+                                        "underflows (xruns), since the stream started"),
                          ("atoms", "atoms sounding now"),
                          ("rate", "sample rate and output latency"),
                          ("fps", "view updates per second")):
@@ -180,6 +193,7 @@ class MainWindow(QMainWindow):
             lab.setToolTip(tip)
             sb.addPermanentWidget(lab)
             self.status_labels[key] = lab
+        self.status_labels["cpu"].mousePressEvent = lambda _ev: self.reset_cpu_peak()
 
     def _action(self, menu, text: str, slot, shortcut=None, *, checkable: bool = False,
                 tip: str = "") -> QAction:
@@ -252,6 +266,16 @@ class MainWindow(QMainWindow):
                      QKeySequence("F"))
         self._action(v, "&Render preview", self.render_preview, QKeySequence("Ctrl+P"),
                      tip="render the waveform and spectrogram of the atoms now")
+        src = v.addMenu("Spectrogram &of")
+        self.spec_source_actions = {}
+        for key, text in (("atoms", "the &atoms"), ("original", "the &original recording"),
+                          ("residual", "the &residual (original − atoms)")):
+            act = QAction(text, self)
+            act.setCheckable(True)
+            act.setChecked(key == "atoms")
+            act.triggered.connect(lambda _=False, k=key: self.show_analysis(k))
+            src.addAction(act)
+            self.spec_source_actions[key] = act
 
         n = e.addMenu("&Nudge selection")
         for text, key, dt, steps in (("Earlier", "Left", -1, 0), ("Later", "Right", 1, 0),
@@ -274,6 +298,9 @@ class MainWindow(QMainWindow):
         self.play_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self._action(t, "Back to &start", lambda: self.seek(0.0), QKeySequence("Home"))
         self._action(t, "&Loop the selection", self.loop_selection, QKeySequence("L"))
+        self.ab_action = self._action(
+            t, "A/B: hear the &original", self.set_ab, QKeySequence("B"), checkable=True,
+            tip="switch playback between the atoms (A) and the recording they came from (B)")
 
     def nudge(self, time_steps: int, pitch_steps: int) -> None:
         """Move the selection by grid steps: time (a grid step, or 10 ms without time snap)
@@ -361,8 +388,12 @@ class MainWindow(QMainWindow):
     def _start_engine(self) -> None:
         problem = self.bridge.open(self.doc.atom_set, self.mix)
         self.chain.engine_inserts = 0
-        self.transport.set_devices(list_devices(),
-                                   self.bridge.device if self.bridge.has_output else None)
+        devices = list_devices()
+        current = self.playing_device(devices) if self.bridge.has_output else None
+        self.output_name = (f"{current['name']} ({current['hostapi']})" if current
+                            else ("default device" if self.bridge.has_output else ""))
+        self.transport.set_devices(devices, current["index"] if current else None)
+        self._peak, self._peak_base = 0.0, 0.0
         if problem:
             self.statusBar().showMessage(problem, 15000)
             self.errors.append(problem)
@@ -379,6 +410,16 @@ class MainWindow(QMainWindow):
                     + ": their sends play dry. Put the IR files in IMPULSE_RESPONSE_PATH or "
                     "send the atoms to another room (Effects tab).")
         self._chain_changed()
+
+    def playing_device(self, devices: list[dict]) -> dict | None:
+        """The device the engine opened (the default output when none was named)."""
+        try:
+            from atomsynth.rt.engine import resolve_device
+
+            index = resolve_device(self.bridge.device)
+        except Exception:  # noqa: BLE001 - no PortAudio, no device: nothing to name
+            return None
+        return next((d for d in devices if d.get("index") == index), None)
 
     def choose_device(self, device) -> None:
         self.bridge.device = device
@@ -464,6 +505,90 @@ class MainWindow(QMainWindow):
         self.macros.set_groups(self.doc.atom_set)
         self.bridge.push_settings(self.mix)
 
+    # -- comparing with the recording -----------------------------------------------------
+    def set_ab(self, on: bool) -> bool:
+        """B (``on``): pause the atoms and play the original from the same position;
+        A: stop the original and play the atoms from where it was. False when there is no
+        original."""
+        if on and self.original is None:
+            self.ab_action.setChecked(False)
+            self.statusBar().showMessage("A/B needs a recording: open an audio file (it is "
+                                         "analyzed into atoms) to compare with it", 8000)
+            return False
+        if on:
+            was_playing = self.bridge.playing
+            pos = self.bridge.position_s
+            self.bridge.pause()
+            self.player = OriginalPlayer(self.original, device=self.bridge.device,
+                                         output=self.bridge.has_output)
+            self.player.seek(pos)
+            if was_playing:
+                try:
+                    self.player.play(pos)
+                except Exception as exc:  # noqa: BLE001 - PortAudio errors become a message
+                    self.show_error(f"cannot play the original: {exc}")
+            self.ab_action.setChecked(True)
+            self.statusBar().showMessage("B: the original recording", 4000)
+        elif self.player is not None:
+            player, self.player = self.player, None
+            playing = player.playing
+            player.stop()
+            self.seek(player.position_s)
+            if playing:
+                self.bridge.play()
+            self.ab_action.setChecked(False)
+            self.statusBar().showMessage("A: the atoms", 4000)
+        return True
+
+    @property
+    def ab_source(self) -> str:
+        return "B" if self.player is not None else "A"
+
+    def show_analysis(self, kind: str) -> None:
+        """Spectrogram of the atoms, the original or the residual (original − atoms), made
+        in the background."""
+        for k, act in self.spec_source_actions.items():
+            act.setChecked(k == kind)
+        if kind != "atoms" and self.original is None:
+            self.statusBar().showMessage("no recording to compare with: open an audio file",
+                                         8000)
+            self.spec_source_actions["atoms"].setChecked(True)
+            kind = "atoms"
+        self.spectrogram_source = kind
+        s, original = self.doc.atom_set, self.original
+        from atomsynth.gui.engine_bridge import engine_module
+
+        mod = engine_module()
+
+        def work(progress):
+            sr = s.sample_rate
+            if kind == "original":
+                audio = aligned(original, sr, s.channels)
+            else:
+                dur = original.duration_s if original is not None else s.length_s
+                if mod is not None:
+                    audio = mod.Engine(s, sample_rate=sr, output=False).render_offline(
+                        duration_s=dur, progress=progress)
+                else:
+                    from atomsynth.rt.reference import render
+
+                    audio = render(s, duration_s=dur, progress=progress)
+                if kind == "residual":
+                    audio = residual(original, audio, sr)
+            return audio, spectrogram_image(audio, sr)
+
+        def done(result) -> None:
+            audio, spec = result
+            self.analysis_audio = audio
+            self.view.set_spectrogram(spec)
+            self.view.show_spectrogram(True)
+            self.spec_action.setChecked(True)
+            if kind == "atoms":
+                self.preview_audio = audio
+                self.view.set_waveform(audio, s.sample_rate)
+
+        self.run_job(work, label=f"spectrogram of the {kind}", on_done=done, dialog=False)
+
     # -- transport ------------------------------------------------------------------------
     def toggle_play(self) -> None:
         if self.bridge.engine is None or not self.bridge.has_output:
@@ -493,27 +618,61 @@ class MainWindow(QMainWindow):
         self.transport.set_loop(float(on.min()), float(end.max()), enabled=True)
 
     def tick(self) -> None:
-        """Timer: playhead, meters, transport and status (about 30 times a second)."""
+        """Timer: playhead, meters, transport and status (about 30 times a second).
+
+        Live figures (CPU, atoms playing) only while the engine plays, "—" otherwise;
+        engine underflows (render thread late: ring misses) and device xruns (PortAudio
+        underflows) apart; the CPU peak is the highest load since the last reset (click it).
+        """
         stats = self.bridge.stats()
-        pos = float(stats.get("position_s", self.bridge.position_s))
+        if self.player is not None:
+            pos = self.player.position_s
+        else:
+            pos = float(stats.get("position_s", self.bridge.position_s))
         self.view.set_playhead(pos)
         self.transport.set_position(pos)
-        self.transport.set_playing(self.bridge.playing)
+        playing = self.bridge.playing
+        self.transport.set_playing(playing or bool(self.player and self.player.playing))
         lab = self.status_labels
+        lab["output"].setText(self.output_text())
         if stats:
             self.meter.set_levels(stats.get("levels_db", []))
-            lab["cpu"].setText(f"CPU {100 * stats.get('cpu_load', 0):.0f}% "
-                               f"(peak {100 * stats.get('cpu_load_peak', 0):.0f}%)")
-            lab["underflows"].setText(f"underflows {stats.get('underflows', 0)}")
-            lab["atoms"].setText(f"{stats.get('atoms_playing', 0)} atoms playing")
+            misses = int(stats.get("ring_misses", 0))
+            xruns = int(stats.get("portaudio_underflows", 0))
+            lab["underflows"].setText(f"underflows: engine {misses}, device {xruns}")
             lab["rate"].setText(f"{stats.get('sample_rate', 0)} Hz, "
                                 f"{1000 * stats.get('latency_s', 0):.1f} ms")
         else:
-            lab["cpu"].setText("CPU –")
-            lab["underflows"].setText("underflows –")
-            lab["atoms"].setText("no engine")
+            lab["underflows"].setText("underflows —")
             lab["rate"].setText(f"{self.doc.atom_set.sample_rate} Hz")
+        if stats and playing:
+            load = float(stats.get("cpu_load", 0.0))
+            engine_peak = float(stats.get("cpu_load_peak", 0.0))
+            if engine_peak > self._peak_base:  # a new high since the reset
+                self._peak = max(self._peak, engine_peak)
+            self._peak = max(self._peak, load)
+            lab["cpu"].setText(f"CPU {100 * load:.0f}% (peak {100 * self._peak:.0f}%)")
+            lab["atoms"].setText(f"{stats.get('atoms_playing', 0)} atoms playing")
+        else:
+            lab["cpu"].setText("CPU — (peak " + (f"{100 * self._peak:.0f}%)" if self._peak
+                                                 else "—)"))
+            lab["atoms"].setText("atoms playing —")
         lab["fps"].setText(f"{self.view.fps:.0f} fps")
+
+    def reset_cpu_peak(self) -> None:
+        """Start the CPU peak afresh (the engine's own peak is kept as the new baseline)."""
+        stats = self.bridge.stats()
+        self._peak_base = float(stats.get("cpu_load_peak", 0.0)) if stats else 0.0
+        self._peak = 0.0
+        self.tick()
+
+    def output_text(self) -> str:
+        """The device actually playing, or why nothing plays."""
+        if self.player is not None:
+            return f"B: original → {self.output_name or 'no device'}"
+        if self.bridge.engine is not None and self.bridge.has_output:
+            return f"output: {self.output_name}"
+        return "no audio output"
 
     # -- files ----------------------------------------------------------------------------
     def _fill_examples(self) -> None:
@@ -757,6 +916,8 @@ class MainWindow(QMainWindow):
         self.preview_timer.stop()
         self.autosave_timer.stop()
         QApplication.instance().removeEventFilter(self)
+        if self.player is not None:
+            self.player.stop()
         for job in list(self.jobs):
             job.cancel()
             job.wait(10000)
@@ -797,7 +958,17 @@ class MainWindow(QMainWindow):
             dlg.setMinimumDuration(300)
             dlg.setValue(0)
             dlg.canceled.connect(job.cancel)
-            job.progress.connect(lambda f: alive[0] and dlg.setValue(int(f * 1000)))
+            t0 = time.perf_counter()
+
+            def shown(f: float) -> None:
+                if not alive[0]:
+                    return
+                dlg.setValue(int(f * 1000))
+                elapsed = time.perf_counter() - t0
+                if f > 0.02 and elapsed > 1.0:
+                    dlg.setLabelText(f"{label}\nabout {elapsed * (1 - f) / f:.0f} s left")
+
+            job.progress.connect(shown)
         job.dialog = dlg
 
         def finish() -> None:
@@ -815,24 +986,49 @@ class MainWindow(QMainWindow):
         job.start()
         return job
 
-    def analyze_audio(self, path: Path, kind: str | None = None) -> bool:
-        """Fit or atomize an audio file in the background; the result opens unsaved."""
+    def analyze_audio(self, path: Path, kind: str | None = None,
+                      options: dict | None = None) -> bool:
+        """Fit or atomize an audio file in the background; the result opens unsaved.
+
+        With ``ask_fit_settings`` the fit settings dialog asks first (rate, atom budget,
+        quality). Nothing heavy runs here: the analyzer (and PyTorch) is imported by the job.
+        """
+        if self.ask_fit_settings and options is None:
+            chosen = self.fit_settings_dialog(path)
+            if chosen is None:
+                return False
+            kind, options = chosen
         fn, what = find_analyzer(kind)
         if fn is None:
             self.show_error(f"{path.name}: {what}")
             return False
+        options = dict(options or {})
+        t0 = time.perf_counter()
 
         def work(progress):
             from atomsynth.rt.audio_io import read_audio
 
             audio, sr = read_audio(path)
-            return fn(audio, sample_rate=sr, progress=progress)
+            atom_set = fn(audio, sample_rate=sr, progress=progress, **options)
+            return atom_set, Original(np.asarray(audio, dtype=np.float64), sr, path)
 
-        def done(atom_set) -> None:
+        def done(result) -> None:
+            atom_set, original = result
             if not isinstance(atom_set, AtomSet):
                 self.show_error(f"{path.name}: the analyzer returned {type(atom_set).__name__}, "
                                 "not an AtomSet")
                 return
+            if options.get("iterations"):
+                from atomsynth.gui.fit_dialog import work_units
+
+                units = work_units(original.duration_s,
+                                   options.get("sample_rate") or original.sample_rate,
+                                   options["iterations"])
+                if units > 0:
+                    self.settings.setValue("fit_seconds_per_unit",
+                                           (time.perf_counter() - t0) / units)
+            self.set_ab(False)
+            self.original = original
             self.doc.reset(AtomSet(sample_rate=atom_set.sample_rate,
                                    channels=atom_set.channels))
             # Unsaved, with no file: Save asks where (the .atoms beside the recording may be
@@ -844,6 +1040,26 @@ class MainWindow(QMainWindow):
 
         self.run_job(work, label=f"{what}: {path.name}", on_done=done)
         return True
+
+    def fit_settings_dialog(self, path: Path):
+        """Ask how to analyze ``path``: ``(kind, options)`` or None when cancelled."""
+        import soundfile as sf
+
+        from atomsynth.gui.fit_dialog import FitSettingsDialog
+        from atomsynth.gui.jobs import ANALYZERS, missing_module
+
+        try:
+            info = sf.info(str(path))
+            rate, dur = int(info.samplerate), float(info.duration)
+        except Exception as exc:  # noqa: BLE001 - unreadable file: one message
+            self.show_error(f"{path.name}: cannot read ({exc})")
+            return None
+        fit_ok = not any(missing_module(m) for m in ANALYZERS["fit"][2])
+        dlg = FitSettingsDialog(rate, dur, fit_available=fit_ok, settings=self.settings,
+                                parent=self)
+        if not dlg.exec():
+            return None
+        return dlg.kind, dlg.options()
 
     def render_dialog(self, *, stems: bool) -> None:
         base = self.doc.path.stem if self.doc.path else "untitled"
@@ -1004,7 +1220,7 @@ def main(argv: list[str] | None = None, *, path=None, device=None, audio: bool =
         print(f"atomsynth gui: {exc}")
         path = None
     win = MainWindow(path=path, device=device, audio=audio and not screenshot,
-                     offer_recovery=not screenshot)
+                     offer_recovery=not screenshot, ask_fit_settings=not screenshot)
     win.resize(*size)
     win.show()
     if screenshot:
