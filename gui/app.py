@@ -399,10 +399,10 @@ class MainWindow(QMainWindow):
             self.errors.append(problem)
         eng = self.bridge.engine
         if eng is not None:
-            for name, f in self.room_files.items():
-                if name in self.doc.atom_set.room_names:
-                    eng.effects.set_room_file(name, f)
-            missing = [r.name for r in eng.effects.rooms if r.ir is None]
+            loaded = {name for name, f in self.room_files.items()
+                      if name in self.doc.atom_set.room_names
+                      and eng.effects.set_room_file(name, f)}  # swapped in at the next block
+            missing = [r.name for r in eng.effects.rooms if r.ir is None and r.name not in loaded]
             if missing and tuple(missing) != self._reported_rooms:
                 self._reported_rooms = tuple(missing)
                 self.show_error(

@@ -111,8 +111,11 @@ def test_session_saves_reopens_and_renders_the_same(qtbot, settings, tmp_path, m
     pitch = w.mix.macros["pitch"]
     close(w)
 
-    # Reopen in a fresh window: everything is back.
+    # Reopen in a fresh window: everything is back. The IR is no longer on the search path:
+    # the session's reference to it is what finds it.
+    monkeypatch.setenv("IMPULSE_RESPONSE_PATH", str(tmp_path / "elsewhere"))
     w2 = make_window(qtbot, settings, tmp_path, path=out)
+    assert not [m for m in w2.errors if "echo_hall" in m]
     assert [e.name for e in w2.chain.inserts][0] == "Gain"
     assert w2.chain.inserts[1].plugin.polarity == 1.0
     assert w2.chain.inserts[1].plugin.gain_db == pytest.approx(-6.0, abs=1e-3)
