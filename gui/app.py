@@ -25,7 +25,7 @@ from atomsynth.gui.engine_bridge import EngineBridge, list_devices
 from atomsynth.gui.grid import Grid
 from atomsynth.gui.grid_bar import GridBar
 from atomsynth.gui.inspector import Inspector
-from atomsynth.gui.jobs import Job, find_analyzer
+from atomsynth.gui.jobs import ANALYZERS, Job, find_analyzer
 from atomsynth.gui.macros import MacroPanel
 from atomsynth.gui.meters import LevelMeter
 from atomsynth.gui.mixdown import MixSettings, render_baked
@@ -92,6 +92,9 @@ class MainWindow(QMainWindow):
         self.room_files: dict[str, str] = {}  # impulse responses from the session, by room
         self._reported_rooms: tuple[str, ...] = ()
         self.ask_fit_settings = ask_fit_settings
+        self.quick_first = True  # an analysis-only first result while a fit refines it
+        self._first_result: AtomSet | None = None
+        self.refined_result: AtomSet | None = None
         self.original: Original | None = None  # the recording the atoms were fitted to
         self.player: OriginalPlayer | None = None  # plays the original (B) during A/B
         self.spectrogram_source = "atoms"
@@ -248,6 +251,8 @@ class MainWindow(QMainWindow):
         self._action(e, "D&uplicate", self.guard(lambda: self.doc.duplicate_selection(dt_s=0.25)),
                      QKeySequence("Ctrl+D"), tip="copies 0.25 s later")
         self._action(e, "Move to &group…", self.regroup_dialog, QKeySequence("Ctrl+G"))
+        self._action(e, "Use the &refined fit", self.use_refined,
+                     tip="replace the edited first result with the finished fit (undoable)")
         self._action(e, "&Bake macros into atoms", self.bake_macros,
                      tip="apply the macro and group settings to the atoms (undoable)")
 
@@ -1003,20 +1008,25 @@ class MainWindow(QMainWindow):
             self.show_error(f"{path.name}: {what}")
             return False
         options = dict(options or {})
+        quick = None
+        if self.quick_first and what == ANALYZERS["fit"][1]:
+            quick_fn, quick_what = find_analyzer("atomize")
+            if quick_fn is not None and quick_fn is not fn:
+                quick = quick_fn, quick_what
         t0 = time.perf_counter()
 
-        def work(progress):
-            from atomsynth.rt.audio_io import read_audio
+        def reader(analyzer, opts):
+            def work(progress):
+                from atomsynth.rt.audio_io import read_audio
 
-            audio, sr = read_audio(path)
-            atom_set = fn(audio, sample_rate=sr, progress=progress, **options)
-            return atom_set, Original(np.asarray(audio, dtype=np.float64), sr, path)
+                audio, sr = read_audio(path)
+                atom_set = analyzer(audio, sample_rate=sr, progress=progress, **opts)
+                return atom_set, Original(np.asarray(audio, dtype=np.float64), sr, path)
+            return work
 
-        def done(result) -> None:
+        def refined(result) -> None:
             atom_set, original = result
-            if not isinstance(atom_set, AtomSet):
-                self.show_error(f"{path.name}: the analyzer returned {type(atom_set).__name__}, "
-                                "not an AtomSet")
+            if not self._check_analysis(atom_set, path):
                 return
             if options.get("iterations"):
                 from atomsynth.gui.fit_dialog import work_units
@@ -1027,19 +1037,64 @@ class MainWindow(QMainWindow):
                 if units > 0:
                     self.settings.setValue("fit_seconds_per_unit",
                                            (time.perf_counter() - t0) / units)
-            self.set_ab(False)
-            self.original = original
-            self.doc.reset(AtomSet(sample_rate=atom_set.sample_rate,
-                                   channels=atom_set.channels))
-            # Unsaved, with no file: Save asks where (the .atoms beside the recording may be
-            # another, older piece of work).
-            self.own_path = None
-            self.suggested_name = str(path.with_suffix(".atoms"))
-            self.doc.apply(atom_set, f"{what} {path.name}")
-            self.view.reset_range(atom_set)
+            if quick is not None and self.doc.atom_set is not self._first_result:
+                self.refined_result = atom_set
+                self.show_error(f"{path.name}: the refined fit is ready but you have edited "
+                                "the first result; Edit ▸ Use the refined fit replaces it")
+                return
+            if quick is not None:
+                self.doc.apply(atom_set, f"{what} {path.name} (refined)")
+                self.view.reset_range(atom_set)
+                self.statusBar().showMessage(f"{path.name}: refined by the fit "
+                                             "(Ctrl+Z: back to the first result)", 8000)
+            else:
+                self._install_analysis(atom_set, original, path, what)
 
-        self.run_job(work, label=f"{what}: {path.name}", on_done=done)
+        if quick is None:
+            self.run_job(reader(fn, options), label=f"{what}: {path.name}", on_done=refined)
+            return True
+
+        def first(result) -> None:
+            atom_set, original = result
+            if not self._check_analysis(atom_set, path):
+                return
+            self._install_analysis(atom_set, original, path, f"{quick[1]} (first result)")
+            self._first_result = self.doc.atom_set
+            self.statusBar().showMessage(f"{path.name}: first result from analysis; "
+                                         f"{what} refines it in the background", 8000)
+            self.run_job(reader(fn, options), label=f"{what}: {path.name}", on_done=refined)
+
+        self.run_job(reader(quick[0], {}), label=f"{quick[1]}: {path.name}", on_done=first)
         return True
+
+    def _check_analysis(self, atom_set, path: Path) -> bool:
+        if not isinstance(atom_set, AtomSet):
+            self.show_error(f"{path.name}: the analyzer returned {type(atom_set).__name__}, "
+                            "not an AtomSet")
+            return False
+        return True
+
+    def _install_analysis(self, atom_set: AtomSet, original: Original, path: Path,
+                          what: str) -> None:
+        """Open an analysis result as unsaved work with no file (Save asks where: the
+        .atoms beside the recording may be another, older piece of work)."""
+        self.set_ab(False)
+        self.original = original
+        self.refined_result = None
+        self.doc.reset(AtomSet(sample_rate=atom_set.sample_rate, channels=atom_set.channels))
+        self.own_path = None
+        self.suggested_name = str(path.with_suffix(".atoms"))
+        self.doc.apply(atom_set, f"{what} {path.name}")
+        self.view.reset_range(atom_set)
+
+    def use_refined(self) -> None:
+        """Replace the set with the refined fit kept aside (undoable)."""
+        if self.refined_result is None:
+            self.statusBar().showMessage("no refined fit is waiting", 5000)
+            return
+        atom_set, self.refined_result = self.refined_result, None
+        self.doc.apply(atom_set, "use the refined fit", Selection())
+        self.view.reset_range(atom_set)
 
     def fit_settings_dialog(self, path: Path):
         """Ask how to analyze ``path``: ``(kind, options)`` or None when cancelled."""

@@ -179,3 +179,53 @@ def test_status_names_the_jack_device_and_live_figures(qtbot, settings, tmp_path
             del server
     finally:
         server_cm.__exit__(None, None, None)
+
+
+def quick_and_fit(monkeypatch, gate):
+    """find_analyzer with an instant 'atomizer' (430 Hz) and a 'fit' (440 Hz) that waits for
+    ``gate`` (a threading.Event) so the test sees the first result before the refinement."""
+    from atomsynth.gui.jobs import ANALYZERS
+
+    def quick(audio, *, sample_rate, progress):
+        return AtomSet(sample_rate=sample_rate, channels=1,
+                       resonant=ResonantAtoms(onset_s=[0.0], f0_hz=[430.0]))
+
+    def fit(audio, *, sample_rate, progress):
+        assert gate.wait(20)
+        return AtomSet(sample_rate=sample_rate, channels=1,
+                       resonant=ResonantAtoms(onset_s=[0.0], f0_hz=[440.0]))
+
+    table = {"atomize": (quick, ANALYZERS["atomize"][1]), None: (fit, ANALYZERS["fit"][1]),
+             "fit": (fit, ANALYZERS["fit"][1])}
+    monkeypatch.setattr("atomsynth.gui.app.find_analyzer", lambda kind=None: table[kind])
+
+
+def test_first_result_from_analysis_then_refined(qtbot, win, tmp_path, monkeypatch):  # noqa: F811
+    import threading
+
+    gate = threading.Event()
+    quick_and_fit(monkeypatch, gate)
+    wav = tmp_path / "tone.wav"
+    write_audio(wav, 0.1 * np.sin(2 * np.pi * 440 * np.arange(SR) / SR)[None], SR)
+    assert win.open_path(wav)
+    qtbot.waitUntil(lambda: len(win.doc.atom_set.resonant) == 1, timeout=10000)
+    assert win.doc.atom_set.resonant.f0_hz[0] == 430.0 and win.jobs  # first result, fit running
+    gate.set()
+    qtbot.waitUntil(lambda: not win.jobs, timeout=20000)
+    assert win.doc.atom_set.resonant.f0_hz[0] == 440.0  # refined in place
+    win.undo_action.trigger()
+    assert win.doc.atom_set.resonant.f0_hz[0] == 430.0  # one undo: back to the first result
+    # Edits to the first result are never overwritten: the refinement waits aside.
+    gate.clear()
+    win.doc.reset(small_set())
+    win.original = None
+    assert win.open_path(wav)
+    qtbot.waitUntil(lambda: len(win.doc.atom_set.resonant) == 1 and win.original is not None
+                    and win.doc.atom_set.resonant.f0_hz[0] == 430.0, timeout=10000)
+    win.doc.select_all()
+    win.doc.duplicate_selection(dt_s=0.1)
+    gate.set()
+    qtbot.waitUntil(lambda: not win.jobs, timeout=20000)
+    assert len(win.doc.atom_set.resonant) == 2 and "refined fit is ready" in win.errors[-1]
+    win.use_refined()
+    assert win.doc.atom_set.resonant.f0_hz.tolist() == [440.0]
