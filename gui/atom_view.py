@@ -10,7 +10,11 @@ Mouse (in the atom plot):
 
 * click an atom: select it (Ctrl: toggle it); click empty space: clear the selection;
 * drag a selected atom: move the selection in time and pitch (one undoable edit on release);
-* Shift+drag (or any drag in select mode): rubber-band selection (Ctrl+Shift: add);
+  the grabbed atom lands on the grid (:class:`~atomsynth.gui.grid.Grid`: semitone, cent or
+  scale in pitch, the tempo grid in time) when snapping is on; Shift+drag on an atom moves
+  along one axis only (the one moved most: time or pitch);
+* Shift+drag from empty space (or any drag in select mode): rubber-band selection
+  (Ctrl+Shift: add);
 * other drags pan, the wheel zooms (right-drag zooms per axis), as usual in pyqtgraph.
 """
 
@@ -21,6 +25,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from atomsynth.gui.document import Selection
+from atomsynth.gui.grid import Grid, note_name
 from atomsynth.gui.spectrogram import SpectrogramImage
 from atomsynth.rt.atoms import AtomSet
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -70,6 +75,25 @@ def point_sizes(level_db: np.ndarray, family: np.ndarray) -> np.ndarray:
     """
     ref = np.where(family == 0, 12.0, 0.0)  # resonant gains sit around -12 dB by default
     return np.round(np.clip(11.0 + (level_db - ref) / 5.0, 3.0, 20.0))
+
+
+def _hz_text(f: float) -> str:
+    return f"{f:.0f}" if f < 1000 else f"{f / 1000:.3g}k"
+
+
+class NoteAxis(pg.AxisItem):
+    """The log-frequency axis labelled in Hz and note names (``440 A4``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.show_notes = True
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph naming
+        out = []
+        for v in values:
+            f = 10.0 ** v
+            out.append(f"{_hz_text(f)} {note_name(f)}" if self.show_notes else _hz_text(f))
+        return out
 
 
 class _AtomViewBox(pg.ViewBox):
@@ -131,6 +155,8 @@ class AtomView(QWidget):
         super().__init__(parent)
         self.colour_by = "group"
         self.select_mode = False
+        self.grid = Grid()
+        self._grab = -1
         self._coords: dict[str, np.ndarray] | None = None
         self._n_res = 0
         self._selection = Selection()
@@ -148,10 +174,18 @@ class AtomView(QWidget):
         lay.addWidget(self.layout_widget)
 
         self.vb = _AtomViewBox(self)
-        self.plot = self.layout_widget.addPlot(row=0, col=0, viewBox=self.vb)
+        self.note_axis = NoteAxis("left")
+        self.plot = self.layout_widget.addPlot(row=0, col=0, viewBox=self.vb,
+                                               axisItems={"left": self.note_axis})
         self.plot.setLabel("bottom", "time", units="s")
-        self.plot.setLabel("left", "frequency", units="Hz")
+        self.plot.setLabel("left", "frequency (Hz, note)")
         self.plot.getAxis("left").setLogMode(True)
+        self.plot.getAxis("left").setWidth(70)
+        self.beat_lines = pg.PlotCurveItem(pen=pg.mkPen(255, 209, 102, 60, width=1),
+                                           connect="pairs")
+        self.beat_lines.setZValue(-5)
+        self.plot.addItem(self.beat_lines, ignoreBounds=True)
+        self.vb.sigRangeChanged.connect(lambda *_: self.update_beats())
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMenuEnabled(False)
 
@@ -313,6 +347,25 @@ class AtomView(QWidget):
             self._fps_frames, self._fps_t0 = 0, now
 
     # -- mouse ----------------------------------------------------------------------------
+    def snapped_delta(self, dx: float, dy: float, constrain: bool) -> tuple[float, float]:
+        """A drag of (dx s, dy log10 Hz) snapped so that the grabbed atom lands on the grid;
+        ``constrain``: only along the axis moved most (in pixels)."""
+        if constrain:
+            px, py = self.vb.viewPixelSize()
+            if abs(dx / px) >= abs(dy / py):
+                dy = 0.0
+            else:
+                dx = 0.0
+        i, c = self._grab, self._coords
+        if i < 0 or c is None or i >= c["x"].size:
+            return dx, dy
+        if dx and self.grid.time_snap:
+            dx = float(self.grid.snap_s(c["x"][i] + dx)) - float(c["x"][i])
+        if dy and self.grid.pitch_mode != "off":
+            y0 = float(c["y"][i])
+            dy = float(np.log10(self.grid.snap_hz(10.0 ** (y0 + dy)))) - y0
+        return dx, dy
+
     def hit(self, pos) -> int:
         """Combined index of the atom drawn under ``pos`` (view coordinates), or -1."""
         c = self._coords
@@ -340,10 +393,26 @@ class AtomView(QWidget):
         else:
             self.selection_requested.emit(self._to_selection([i] if i >= 0 else []))
 
+    def update_beats(self) -> None:
+        """Draw the tempo grid over the visible range (when it is shown)."""
+        if not self.grid.show_beats:
+            self.beat_lines.setData([], [])
+            return
+        (t0, t1), (y0, y1) = self.vb.viewRange()
+        beats = self.grid.beats_in(t0, t1)
+        xs = np.repeat(beats, 2)
+        ys = np.tile([y0, y1], beats.size)
+        self.beat_lines.setData(xs, ys, connect="pairs")
+
+    def set_grid(self, grid: Grid) -> None:
+        self.grid = grid
+        self.update_beats()
+
     def _drag_mode(self, start, modifiers) -> str:
-        if self.select_mode or modifiers & Qt.KeyboardModifier.ShiftModifier:
-            return "band"
         i = self.hit(start)
+        self._grab = i
+        if self.select_mode or (modifiers & Qt.KeyboardModifier.ShiftModifier and i < 0):
+            return "band"
         if i >= 0:
             if i not in self._combined(self._selection):
                 self.selection_requested.emit(self._to_selection([i]))
@@ -363,9 +432,8 @@ class AtomView(QWidget):
                     inside = np.r_[self._combined(self._selection), inside]
                 self.selection_requested.emit(self._to_selection(inside))
         elif mode == "move":
-            dx, dy = b.x() - a.x(), b.y() - a.y()
-            if modifiers & Qt.KeyboardModifier.AltModifier:  # Alt: time only
-                dy = 0.0
+            dx, dy = self.snapped_delta(b.x() - a.x(), b.y() - a.y(),
+                                        bool(modifiers & Qt.KeyboardModifier.ShiftModifier))
             if finish:
                 self.sel_scatter.setPos(0, 0)
                 if dx or dy:

@@ -105,7 +105,12 @@ class AtomDocument(QObject):
         self._selection = Selection()
         self.path: Path | None = Path(path) if path is not None else None
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.file_changed.emit())
+        # A bound method, not a lambda: Qt drops the connection when the document goes, so
+        # the stack's last cleanChanged at teardown cannot reach a deleted signal source.
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    def _clean_changed(self, _clean: bool) -> None:
+        self.file_changed.emit()
 
     # -- state ----------------------------------------------------------------------------
     @property

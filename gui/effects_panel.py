@@ -19,11 +19,11 @@ from atomsynth.gui.effects import (
     make_builtin,
     room_files,
 )
+from atomsynth.gui.plugins import PluginBrowser, one_line
 from atomsynth.rt.errors import AtomsynthError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -92,7 +92,8 @@ class EffectsPanel(QWidget):
         add_btn = QPushButton("add")
         add_btn.clicked.connect(lambda: self.add_builtin(self.add_combo.currentText()))
         vst_btn = QPushButton("VST3…")
-        vst_btn.setToolTip("load a VST3 plugin from a file")
+        vst_btn.setToolTip("load a VST3 plugin: the ones found in the standard folders, or "
+                           "browse for a bundle")
         vst_btn.clicked.connect(self._add_vst3_dialog)
         row.addWidget(self.add_combo, 1)
         row.addWidget(add_btn)
@@ -110,6 +111,12 @@ class EffectsPanel(QWidget):
         self.params_box = QGroupBox("parameters")
         self.params_form = QFormLayout(self.params_box)
         lay.addWidget(self.params_box)
+        self.editor_button = QPushButton("open the plugin's editor…")
+        self.editor_button.setToolTip("the plugin's own window (closes back to atomsynth)")
+        self.editor_button.clicked.connect(self.open_editor)
+        self.editor_button.setVisible(False)
+        lay.addWidget(self.editor_button)
+        self.settings = None  # QSettings for the plugin browser's folders (the window's)
         self.sliders: list[tuple[EffectParam, QSlider]] = []
 
     # -- room -----------------------------------------------------------------------------
@@ -123,6 +130,16 @@ class EffectsPanel(QWidget):
         self.room_combo.blockSignals(False)
 
     # -- inserts --------------------------------------------------------------------------
+    def sync_from_chain(self) -> None:
+        """Show the chain's inserts (after the chain was replaced, e.g. by a session)."""
+        self.list.blockSignals(True)
+        self.list.clear()
+        for e in self.chain.inserts:
+            self.list.addItem(e.name)
+        self.list.blockSignals(False)
+        self.list.setCurrentRow(0 if self.chain.inserts else -1)
+        self._show_params(self.list.currentRow())
+
     def _append(self, effect: Effect) -> None:
         self.chain.inserts.append(effect)
         self.list.addItem(effect.name)
@@ -139,15 +156,39 @@ class EffectsPanel(QWidget):
         try:
             self._append(load_vst3(path))
         except AtomsynthError as exc:
-            self.error.emit(str(exc))
+            self.error.emit(one_line(str(exc)))
             return False
         return True
 
     def _add_vst3_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load a VST3 plugin", "",
-                                              "VST3 plugins (*.vst3);;All files (*)")
-        if path:
-            self.add_vst3(path)
+        browser = PluginBrowser(self, self.settings)
+        if browser.exec() and browser.chosen is not None:
+            self.add_vst3(str(browser.chosen))
+
+    def open_editor(self) -> None:
+        """Show the selected plugin's own editor window, where pedalboard and the display
+        allow it (it blocks until the editor is closed)."""
+        import os
+
+        row = self.list.currentRow()
+        if not 0 <= row < len(self.chain.inserts):
+            return
+        effect = self.chain.inserts[row]
+        show = getattr(effect.plugin, "show_editor", None)
+        if show is None:
+            self.error.emit(f"{effect.name}: this plugin has no editor window")
+            return
+        if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+            self.error.emit(f"{effect.name}: no display for the plugin's editor "
+                            "(offscreen); use the sliders")
+            return
+        try:
+            show()
+        except Exception as exc:  # noqa: BLE001 - plugin hosts raise anything
+            self.error.emit(one_line(f"{effect.name}: the editor could not open ({exc})"))
+            return
+        self._show_params(row)  # the editor may have changed parameters
+        self.chain_changed.emit()
 
     def move(self, delta: int) -> None:
         i = self.list.currentRow()
@@ -178,6 +219,7 @@ class EffectsPanel(QWidget):
             return
         effect = self.chain.inserts[row]
         self.params_box.setTitle(f"{effect.name} parameters")
+        self.editor_button.setVisible(effect.path is not None)
         for p in effect.params:
             s = QSlider(Qt.Orientation.Horizontal)
             s.setRange(0, _STEPS)
@@ -186,14 +228,39 @@ class EffectsPanel(QWidget):
             except Exception:  # noqa: BLE001 - a plugin may refuse to report a value
                 v = p.lo
             s.setValue(int(round((v - p.lo) / (p.hi - p.lo) * _STEPS)))
-            val = QLabel(f"{v:.3g} {p.unit}")
-            val.setMinimumWidth(70)
+            val = QLabel(self.value_text(effect, p, v))
+            val.setMinimumWidth(80)
             s.valueChanged.connect(lambda pos, e=effect, p=p, lab=val: self._param(e, p, pos, lab))
             row_l = QHBoxLayout()
             row_l.addWidget(s, 1)
             row_l.addWidget(val)
-            self.params_form.addRow(p.name, row_l)
+            self.params_form.addRow(self.param_label(effect, p), row_l)
             self.sliders.append((p, s))
+
+    @staticmethod
+    def _host_param(effect: Effect, p: EffectParam):
+        params = getattr(effect.plugin, "parameters", None)
+        return params.get(p.name) if p.raw and params is not None else None
+
+    def param_label(self, effect: Effect, p: EffectParam) -> str:
+        """A plugin parameter's own name and unit (``Gain [dB]``); built-ins: the attribute."""
+        hp = self._host_param(effect, p)
+        if hp is None:
+            return p.name + (f" [{p.unit}]" if p.unit else "")
+        unit = getattr(hp, "units", None) or getattr(hp, "label", None) or ""
+        return f"{getattr(hp, 'name', p.name)}" + (f" [{unit}]" if unit else "")
+
+    def value_text(self, effect: Effect, p: EffectParam, v: float) -> str:
+        """The value in the parameter's units as the plugin shows it (not 0..1)."""
+        hp = self._host_param(effect, p)
+        if hp is None:
+            return f"{v:.3g} {p.unit}".strip()
+        try:
+            text = str(hp.string_value)
+        except Exception:  # noqa: BLE001
+            text = f"{getattr(effect.plugin, p.name, v)}"
+        unit = getattr(hp, "units", None) or getattr(hp, "label", None) or ""
+        return f"{text} {unit}".strip()
 
     def _param(self, effect: Effect, p: EffectParam, pos: int, label: QLabel) -> None:
         value = p.lo + (p.hi - p.lo) * pos / _STEPS
@@ -202,7 +269,7 @@ class EffectsPanel(QWidget):
         except AtomsynthError as exc:
             self.error.emit(str(exc))
             return
-        label.setText(f"{value:.3g} {p.unit}")
+        label.setText(self.value_text(effect, p, value))
         index = self.chain.inserts.index(effect)
         current = effect.values().get(p.name)
         if current is not None:

@@ -16,6 +16,7 @@ from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 from atomsynth.rt.presets import available_presets
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
@@ -44,19 +45,42 @@ def _decimals(spec: ParamSpec) -> int:
 
 
 class ParamBox(QDoubleSpinBox):
-    """A spin box for one parameter, range and unit from its :class:`ParamSpec`."""
+    """A spin box for one parameter, unit and tooltip from its :class:`ParamSpec`.
+
+    It accepts any number typed (the spin box does not clamp): the document refuses a value
+    outside the parameter's range with a message naming it, instead of a silent clamp.
+    ``names`` (value -> name) shows index parameters (preset, room) by name.
+    """
+
+    ENTRY_LIMIT = 1e12
 
     def __init__(self, spec: ParamSpec) -> None:
         super().__init__()
         self.spec = spec
+        self.names: dict[int, str] = {}
         self.setDecimals(_decimals(spec))
-        self.setRange(spec.lo, spec.hi)
+        self.setRange(-self.ENTRY_LIMIT, self.ENTRY_LIMIT)
         if spec.unit:
             self.setSuffix(f" {spec.unit}")
         self.setKeyboardTracking(False)
         self.setAccelerated(True)
         self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.setToolTip(f"{spec.name}: {spec.doc}\nrange {spec.range_text()}")
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt naming
+        name = self.names.get(int(round(value)))
+        if name is not None:
+            return f"{int(round(value))}: {name}"
+        return super().textFromValue(value)
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        head = text.split(":", 1)[0] if self.names else text
+        return super().valueFromText(head.strip())
+
+    def validate(self, text: str, pos: int):
+        if self.names and ":" in text:
+            return (QValidator.State.Acceptable, text, pos)
+        return super().validate(text, pos)
 
 
 class Inspector(QWidget):
@@ -183,13 +207,16 @@ class Inspector(QWidget):
             if not idx.size:
                 continue
             atoms = getattr(atom_set, family)
+            if family == "resonant":
+                self.boxes[family]["preset"].names = {
+                    -1: "parametric", **{i: t.name for i, t in enumerate(atom_set.mode_tables)}}
+                self.boxes[family]["room"].names = {
+                    -1: "dry", **dict(enumerate(atom_set.room_names))}
             for name, box in self.boxes[family].items():
                 col = atoms[name][idx]
                 first = float(col[0])
                 mixed = bool(np.any(col != col[0]))
                 box.blockSignals(True)
-                if family == "mdct" and name == "bin":
-                    box.setMaximum(float(atoms.scale[idx].min() // 2 - 1))
                 box.setValue(first if math.isfinite(first) else box.minimum())
                 box.blockSignals(False)
                 label = self.labels[family][name]

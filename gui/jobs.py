@@ -8,6 +8,7 @@ Errors become the ``failed`` signal's readable message; nothing propagates into 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import traceback
 from collections.abc import Callable
 
@@ -79,11 +80,13 @@ class Job(QThread):
             self.done.emit(result)
 
 
-def fit_recording(audio, *, sample_rate: int, progress: Callable) -> object:
-    """Resonant atoms fitted to a recording (:func:`atomsynth.offline.fit.fit_audio`)."""
-    from atomsynth.offline.fit import fit_audio
+def fit_recording(audio, *, sample_rate: int, progress: Callable, **options) -> object:
+    """Resonant atoms fitted to a recording (:func:`atomsynth.offline.fit.fit_audio`);
+    ``options`` are :class:`~atomsynth.offline.fit.FitConfig` fields (sample_rate,
+    atoms_per_second, iterations). PyTorch is imported here, in the worker thread."""
+    from atomsynth.offline.fit import FitConfig, fit_audio
 
-    atom_set, _report = fit_audio(audio, sample_rate, progress=progress)
+    atom_set, _report = fit_audio(audio, sample_rate, FitConfig(**options), progress=progress)
     return atom_set
 
 
@@ -95,26 +98,36 @@ def atomize_recording(audio, *, sample_rate: int, progress: Callable) -> object:
     return atomize(audio, sample_rate, scale=2048, threshold_db=60.0)
 
 
-# How audio files become atoms: kind -> (function, what it does, module it needs).
-ANALYZERS: dict[str, tuple[Callable, str, str]] = {
-    "fit": (fit_recording, "fit resonant atoms", "atomsynth.offline.fit"),
-    "atomize": (atomize_recording, "atomize into MDCT atoms", "atomsynth.offline.atomizer"),
+# How audio files become atoms: kind -> (function, what it does, modules it needs).
+ANALYZERS: dict[str, tuple[Callable, str, tuple[str, ...]]] = {
+    "fit": (fit_recording, "fit resonant atoms", ("torch", "atomsynth.offline.fit")),
+    "atomize": (atomize_recording, "atomize into MDCT atoms",
+                ("atomsynth.offline.atomizer",)),
 }
+
+
+def missing_module(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
 
 
 def find_analyzer(kind: str | None = None):
     """``(function, description)`` for ``kind`` ("fit" or "atomize"; default: fitting, or the
-    atomizer where PyTorch is not installed), or ``(None, message)``."""
+    atomizer where PyTorch is not installed), or ``(None, message)``.
+
+    Only looks the modules up (``importlib.util.find_spec``); nothing is imported here, so
+    the GUI thread does not freeze for PyTorch's import: the job imports it."""
     kinds = [kind] if kind is not None else ["fit", "atomize"]
     problems = []
     for k in kinds:
         if k not in ANALYZERS:
             return None, f"unknown analysis {k!r}; choose fit or atomize"
-        fn, what, module = ANALYZERS[k]
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            problems.append(f"{what} needs {exc.name or module} ({exc})")
+        fn, what, modules = ANALYZERS[k]
+        missing = [m for m in modules if missing_module(m)]
+        if missing:
+            problems.append(f"{what} needs {', '.join(missing)} (not installed)")
             continue
         return fn, what
     return None, "cannot turn audio into atoms here: " + "; ".join(problems)

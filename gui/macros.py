@@ -79,6 +79,7 @@ class MacroPanel(QWidget):
     def __init__(self, settings: MixSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.grid = None  # the window's Grid: the pitch slider snaps with its pitch mode
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         box = QGroupBox("macros")
@@ -126,7 +127,10 @@ class MacroPanel(QWidget):
         return int(round((x - spec.lo) / (spec.hi - spec.lo) * _STEPS))
 
     def _slider_moved(self, spec: MacroSpec, pos: int) -> None:
-        value = spec.to_value(spec.lo + (spec.hi - spec.lo) * pos / _STEPS)
+        x = spec.lo + (spec.hi - spec.lo) * pos / _STEPS
+        if spec.kind == "semitones" and self.grid is not None:
+            x = self.grid.snap_semitones(x)  # whole semitones, or cents
+        value = spec.to_value(x)
         if pos == self._pos(spec, MACRO_DEFAULTS[spec.name]):
             value = MACRO_DEFAULTS[spec.name]  # exactly neutral at the centre notch
         self.settings.macros[spec.name] = value
@@ -134,14 +138,16 @@ class MacroPanel(QWidget):
         self.macro_changed.emit(spec.name, value)
 
     def set_macro(self, name: str, value: float) -> None:
-        """Move a slider programmatically (emits ``macro_changed``)."""
+        """Set a macro to exactly ``value`` and move its slider there (emits
+        ``macro_changed``; the slider's 1000 steps do not round the value)."""
         spec = self._spec(name)
         s = self.sliders[name]
-        pos = self._pos(spec, value)
-        if s.value() == pos:
-            self._slider_moved(spec, pos)
-        else:
-            s.setValue(pos)
+        s.blockSignals(True)
+        s.setValue(self._pos(spec, value))
+        s.blockSignals(False)
+        self.settings.macros[spec.name] = float(value)
+        self.value_labels[spec.name].setText(spec.text(value))
+        self.macro_changed.emit(spec.name, float(value))
 
     def sync_from_settings(self) -> None:
         for spec in MACROS:

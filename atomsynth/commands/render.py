@@ -10,6 +10,7 @@ import numpy as np
 from atomsynth.commands._common import add_file_argument, load_atoms
 from atomsynth.commands.effects_args import add_effect_arguments, build_effects
 from atomsynth.rt.audio_io import write_audio
+from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.progress import ProgressBar
 from atomsynth.rt.reference import render, render_stems
 from atomsynth.rt.replay import render_stems_with_controls, render_with_controls, write_stems
@@ -41,6 +42,12 @@ def add_arguments(parser) -> None:
                         help="streaming synthesizer: float32 ring-out re-anchored from float64 "
                              "(default, within ~1e-5 of the reference's peak) or float64 "
                              "throughout (~1e-12)")
+    parser.add_argument("--session", default=None, metavar="FILE",
+                        help="render with this session (NAME.atomsession.json: macros, group "
+                             "mixer, rooms, inserts, as the app saved them); by default the "
+                             "session beside the .atoms file is used when there is one")
+    parser.add_argument("--no-session", action="store_true",
+                        help="ignore the session file beside the .atoms file")
     add_effect_arguments(parser)
 
 
@@ -58,8 +65,59 @@ def _render_with_effects(atom_set, fx, sr, args, bar):
     return stems, np.sum(list(stems.values()), axis=0)
 
 
+def _find_session(args):
+    """``(atoms_path, session_path or None)`` from the arguments (see ``--session``)."""
+    from atomsynth.rt.session import SUFFIX, atoms_path_for, read_session, session_path_for
+
+    if args.file and str(args.file).endswith(SUFFIX):
+        if args.session:
+            raise ParameterError("give the session either as FILE or as --session, not both")
+        args.session = args.file
+        args.file = str(atoms_path_for(args.file, read_session(args.file)))
+    if args.session:
+        return args.session
+    if args.no_session or not args.file:
+        return None
+    beside = session_path_for(args.file)
+    return beside if beside.is_file() else None
+
+
+def _render_session(atom_set, session_path, sr, args, bar):
+    """Mix (and stems: each audible group alone) as the app plays them with the session."""
+    from atomsynth.rt.session import read_session, render_session
+
+    session = read_session(session_path)
+    base = Path(session_path).parent
+    kw = dict(sample_rate=sr, duration_s=args.duration or atom_set.length_s, base_dir=base,
+              precision=args.precision)
+    mix, problems = render_session(atom_set, session, progress=bar, **kw)
+    for p in problems:
+        print(f"warning: {p}")
+    stems = None
+    if args.stems:
+        stems = {}
+        for g in (int(g) for g in atom_set.groups):
+            sub = atom_set.replace(
+                resonant=atom_set.resonant.select(atom_set.resonant.group == g),
+                mdct=atom_set.mdct.select(atom_set.mdct.group == g))
+            stems[g], _ = render_session(sub, session, **kw)
+    return stems, mix
+
+
 def run(args) -> int:
+    session_path = _find_session(args)
+    if session_path is not None and (args.effect or args.plugin or args.room_ir or args.dry):
+        raise ParameterError("--session (or the session beside the file) replaces the effect "
+                             "options; use --no-session to give effects on the command line")
     path, atom_set = load_atoms(args.file)
+    if session_path is not None:
+        out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
+        sr = args.sample_rate or atom_set.sample_rate
+        print(f"session: {session_path}")
+        t0 = time.perf_counter()
+        with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
+            stems, mix = _render_session(atom_set, session_path, sr, args, bar)
+        return _write(out, mix, stems, atom_set, sr, args, time.perf_counter() - t0)
     out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
     sr = args.sample_rate or atom_set.sample_rate
     t0 = time.perf_counter()
@@ -82,7 +140,10 @@ def run(args) -> int:
                 atom_set, sample_rate=sr, duration_s=args.duration)
         else:
             mix = render(atom_set, sample_rate=sr, duration_s=args.duration, progress=bar)
-    elapsed = time.perf_counter() - t0
+    return _write(out, mix, stems, atom_set, sr, args, time.perf_counter() - t0)
+
+
+def _write(out, mix, stems, atom_set, sr, args, elapsed) -> int:
     write_audio(out, mix, sr, subtype=args.subtype)
     if args.stems:
         write_stems(args.stems, stems, atom_set, sr, suffix=out.suffix, subtype=args.subtype,
