@@ -419,9 +419,9 @@ class MainWindow(QMainWindow):
     def playing_device(self, devices: list[dict]) -> dict | None:
         """The device the engine opened (the default output when none was named)."""
         try:
-            from atomsynth.rt.engine import resolve_device
+            from atomsynth.rt.engine import resolve_output_device
 
-            index = resolve_device(self.bridge.device)
+            index = resolve_output_device(self.bridge.device)
         except Exception:  # noqa: BLE001 - no PortAudio, no device: nothing to name
             return None
         return next((d for d in devices if d.get("index") == index), None)
@@ -561,9 +561,6 @@ class MainWindow(QMainWindow):
             kind = "atoms"
         self.spectrogram_source = kind
         s, original = self.doc.atom_set, self.original
-        from atomsynth.gui.engine_bridge import engine_module
-
-        mod = engine_module()
 
         def work(progress):
             sr = s.sample_rate
@@ -571,13 +568,10 @@ class MainWindow(QMainWindow):
                 audio = aligned(original, sr, s.channels)
             else:
                 dur = original.duration_s if original is not None else s.length_s
-                if mod is not None:
-                    audio = mod.Engine(s, sample_rate=sr, output=False).render_offline(
-                        duration_s=dur, progress=progress)
-                else:
-                    from atomsynth.rt.reference import render
+                from atomsynth.rt.engine import Engine
 
-                    audio = render(s, duration_s=dur, progress=progress)
+                audio = Engine(s, sample_rate=sr, output=False).render_offline(
+                    duration_s=dur, progress=progress)
                 if kind == "residual":
                     audio = residual(original, audio, sr)
             return audio, spectrogram_image(audio, sr)

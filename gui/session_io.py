@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from atomsynth.gui.effects import BRIDGE_KIND, Effect, EffectsChain, load_vst3, make_builtin
+from atomsynth.gui.effects import Effect, EffectsChain, load_vst3, make_builtin
 from atomsynth.gui.mixdown import MACRO_DEFAULTS, GroupControl, MixSettings
 from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.effects import EFFECT_KINDS
 from atomsynth.rt.errors import AtomsynthError
 from atomsynth.rt.session import (
     InsertState,
@@ -24,8 +25,6 @@ from atomsynth.rt.session import (
     resolve_rooms,
     room_reference,
 )
-
-_BUILTIN_NAME = {v: k for k, v in BRIDGE_KIND.items()}
 
 
 def _plugin_values(plugin) -> dict[str, float | bool]:
@@ -96,11 +95,11 @@ def restore(session: Session, atom_set: AtomSet, mix: MixSettings, chain: Effect
                 effect = load_vst3(ins.path)
                 apply_plugin_state(effect.plugin, ins, problems)
             else:
-                name = _BUILTIN_NAME.get(ins.kind)
-                if name is None:
+                kind = EFFECT_KINDS.get(ins.kind)
+                if kind is None:
                     problems.append(f"insert {i}: effect kind {ins.kind!r} unknown; left out")
                     continue
-                effect = make_builtin(name)
+                effect = make_builtin(kind.class_name)
                 for k, v in ins.params.items():
                     p = next((p for p in effect.params if p.name == k), None)
                     if p is None:

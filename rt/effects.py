@@ -164,7 +164,8 @@ class EffectsBridge:
     GUI thread, a command), and the render thread, which calls :meth:`process`. They share
     nothing that one of them changes while the other reads it: every change the control thread
     makes is a closure put on a queue, and only :meth:`process` runs the queue, before it
-    touches the inserts; the rooms are loaded once, when the bridge is made. The control thread
+    touches the inserts or the rooms; a room's impulse response is loaded on the control thread
+    (:meth:`set_room_file`) and swapped in by that queue. The control thread
     keeps its own view of the chain (the inserts as they will be once the queue has run), which
     :meth:`parameters`, :meth:`set_param`, :meth:`clone` and :meth:`describe` read.
 
@@ -188,6 +189,8 @@ class EffectsBridge:
         self._chain: list[Insert] = []  # the control thread's view of the chain
         self._pending: deque[Callable[[], None]] = deque()
         self.rooms: list[Room] = [self._load_room(str(n)) for n in room_names]
+        """The control thread's view of the rooms (as they will be once the queue has run)."""
+        self._render_rooms: list[Room] = list(self.rooms)  # changed in process() only
 
     # ------------------------------------------------------------------ rooms
     def _load_room(self, name: str) -> Room:
@@ -204,6 +207,29 @@ class EffectsBridge:
             self.errors.append(f"room {name!r}: cannot load {path} ({exc}); its sends are dropped")
             return Room(name, str(path), None)
         return Room(name, str(path), ir, convs, comps)
+
+    def set_room_file(self, name: str, path: str | os.PathLike) -> bool:
+        """Use the impulse response in ``path`` for room ``name``; False (reported) on failure.
+
+        The file is read and the convolutions made here, on the control thread; the render
+        thread swaps the new room in at its next :meth:`process`.
+        """
+        index = next((i for i, room in enumerate(self.rooms) if room.name == name), None)
+        if index is None:
+            self.errors.append(f"room {name!r} is not one of this set's rooms "
+                               f"{[room.name for room in self.rooms]}")
+            return False
+        self.room_files[name] = str(path)
+        room = self._load_room(name)
+        if room.ir is None:
+            return False
+        self.rooms[index] = room
+
+        def swap() -> None:
+            self._render_rooms[index] = room
+
+        self._pending.append(swap)
+        return True
 
     # ------------------------------------------------------------------ inserts
     def add_effect(self, kind: str, **params: float) -> int | None:
@@ -293,6 +319,11 @@ class EffectsBridge:
 
         self._pending.append(apply)
 
+    def processor(self, index: int) -> Any:
+        """The pedalboard processor of insert ``index`` (the control thread's view: for
+        loading state into a plugin before the render thread takes it)."""
+        return self._insert(index).processor
+
     def _insert(self, index: int) -> Insert:
         if not 0 <= index < len(self._chain):
             raise EffectError(f"insert index {index} is out of range; "
@@ -316,7 +347,7 @@ class EffectsBridge:
             self._pending.popleft()()
         mix = np.array(buses[0], dtype=np.float64)
         sr = float(self.sample_rate)
-        for r, room in enumerate(self.rooms):
+        for r, room in enumerate(self._render_rooms):
             if room.ir is None or r + 1 >= buses.shape[0]:
                 continue
             send = buses[r + 1]
@@ -336,7 +367,7 @@ class EffectsBridge:
         self._pending.append(self._clear_tails)
 
     def _clear_tails(self) -> None:
-        for room in self.rooms:
+        for room in self._render_rooms:
             for conv in room.convs:
                 conv.reset()
         with fpenv.preserved():
@@ -352,9 +383,11 @@ class EffectsBridge:
         for room in self.rooms:
             if room.ir is None:
                 new.rooms.append(Room(room.name, room.source, None))
+                new._render_rooms.append(new.rooms[-1])
             else:
                 convs, comps = _make_convs(room.ir, self.channels, self.sample_rate)
                 new.rooms.append(Room(room.name, room.source, room.ir, convs, comps))
+                new._render_rooms.append(new.rooms[-1])
         for ins in self._chain:
             if ins.kind == "plugin":
                 proc = ins.processor

@@ -279,8 +279,7 @@ def restore_plugin(fx, ins: InsertState, problems: list[str]) -> int | None:
     if idx is None:
         problems.append(f"plugin {label!r}: {fx.errors[-1] if fx.errors else 'did not load'}")
         return None
-    fx.parameters(idx)  # the insert is in place now
-    proc = fx.inserts[idx].processor
+    proc = fx.processor(idx)
     apply_plugin_state(proc, ins, problems)
     return idx
 

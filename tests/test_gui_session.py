@@ -225,7 +225,7 @@ def test_save_after_fit_asks_and_never_overwrites(qtbot, settings, tmp_path, mon
 
 def test_bundled_example_save_asks_and_package_is_never_written(qtbot, settings, tmp_path,
                                                                  monkeypatch):
-    from atomsynth.commands._common import examples_dir
+    from atomsynth.rt.examples import examples_dir
 
     examples = sorted(examples_dir().glob("*.atoms"))
     if not examples:
