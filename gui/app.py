@@ -375,8 +375,7 @@ class MainWindow(QMainWindow):
         self.mix.macros.update(MACRO_DEFAULTS)
         self.mix.groups.clear()
         self.macros.sync_from_settings()
-        self.macros._group_ids = []
-        self.macros.set_groups(self.doc.atom_set)
+        self.macros.set_groups(self.doc.atom_set, rebuild=True)
         self.bridge.push_settings(self.mix)
 
     # -- transport ------------------------------------------------------------------------
@@ -669,7 +668,7 @@ class MainWindow(QMainWindow):
             from atomsynth.rt.synth import StreamingSynth
 
             synth = StreamingSynth(subset, sample_rate=sr, max_block=8192,
-                                   n_rooms=live._synth.n_rooms)
+                                   n_rooms=live.n_rooms)
             for name, value in mix.macros.items():
                 synth.set_macro(name, value)
             for g, c in mix.groups.items():

@@ -23,12 +23,13 @@ re-anchored from float64) or 1e-12 (``precision="float64"``), and gives bit-iden
 for every block partition: the kernels always render whole control ticks, keeping what goes
 past a request for the next call.
 
-Macros (``set_macro``): ``pitch`` (frequency ratio of every mode), ``time_stretch`` (ratio on
-onset times), ``decay`` (ratio on every T60), ``brightness`` (beta: mode weights times
-``beta ** log2(ratio_m) * exp(-0.5 (f_m / cutoff_hz)^2 (beta^-2 - 1))``, i.e. the spectral
-tilt rises by ``6 log2(beta)`` dB per octave and the Gaussian cutoff moves by ``beta``) and
-``master_gain_db``. Pitch, decay and brightness act on resonant atoms; MDCT atoms follow the
-score clock (time stretch), the group gains and the master gain.
+Macros (``set_macro``) are defined in :mod:`atomsynth.rt.macros` (the one definition the bake
+and the app use too): ``pitch`` scales every mode frequency and the Gaussian cutoff (bursts keep
+their spectrum; MDCT bins move, for frames synthesized after the change), ``time_stretch``
+scales the score clock, ``decay`` every T60, ``brightness`` the cutoff (mode weights times
+``exp(-0.5 (f_m / cutoff_hz)^2 (beta^-2 - 1))``), all with the mode weights renormalized as the
+reference does; ``master_gain_db`` the output. MDCT atoms follow the pitch, the score clock,
+the group gains and the master gain.
 """
 
 from __future__ import annotations
@@ -44,20 +45,11 @@ from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.burst import burst, bursts, resonance_norm
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import burst_lengths, ceil_samples, onset_sample, tail_lengths
+from atomsynth.rt.macros import macro, pitch_mdct_bins
 from atomsynth.rt.mdct import imdct_frames
 from atomsynth.rt.modes import atom_modes, mode_triples
 from atomsynth.rt.params import MAX_MODES, RESONANT_PARAMS
 from atomsynth.rt.reference import LN1000, pan_gains
-
-MACROS: dict[str, tuple[float, float, float]] = {
-    # name: (low, high, neutral)
-    "pitch": (1.0 / 16.0, 16.0, 1.0),
-    "time_stretch": (0.05, 20.0, 1.0),
-    "decay": (0.01, 100.0, 1.0),
-    "brightness": (0.01, 100.0, 1.0),
-    "master_gain_db": (-120.0, 24.0, 0.0),
-}
-"""Live macros: allowed range and neutral value."""
 
 ATOM_EDITS = ("gain_db", "pan", "preset", "room", "wet", "mute", "solo")
 """Per-atom live parameters accepted by :meth:`StreamingSynth.set_atoms`."""
@@ -173,6 +165,7 @@ class StreamingSynth:
         self._mac_prev[0] = self._mac_prev[1] = 1.0
         self._master_db = 0.0
         self._gate = 1.0
+        self._pitch_ratio = 1.0  # the pitch macro's target (MDCT bins follow it unsmoothed)
         # groups
         self._g_gain = np.ones(MAX_GROUPS)
         self._g_pan = np.zeros(MAX_GROUPS)
@@ -384,7 +377,12 @@ class StreamingSynth:
         return self._opos
 
     # ------------------------------------------------------------------ edits (render thread)
-    def _schedule(self, at: int | None, fn: Callable[[], None]) -> None:
+    def schedule(self, edit: Callable[[], None], *, at: int | None = None) -> None:
+        """Queue ``edit`` (a callable made by one of the ``prepare_*`` methods) to run on the
+        first control tick at or after output sample ``at`` (default: the next sample).
+
+        Call from the render thread (the thread that calls :meth:`render`)."""
+        fn = edit
         at = self._opos if at is None else max(int(at), self._opos)
         tick = max(-(-at // K.TICK) * K.TICK, self._kpos)
         self._edit_counter += 1
@@ -393,18 +391,16 @@ class StreamingSynth:
 
     def set_macro(self, name: str, value: float, *, at: int | None = None) -> None:
         """Set a macro (see the module); takes effect on the first tick at or after ``at``."""
-        self._schedule(at, self.prepare_macro(name, value))
+        self.schedule(self.prepare_macro(name, value), at=at)
 
     def prepare_macro(self, name: str, value: float) -> Callable[[], None]:
         """Validate a macro change now; return the edit to run in the render thread."""
-        if name not in MACROS:
-            raise ParameterError(f"macro {name!r} is unknown; known: {sorted(MACROS)}")
-        lo, hi, _ = MACROS[name]
-        v = _check_range(name, value, lo, hi)
+        v = macro(name).check(value)
 
         def apply() -> None:
             if name == "pitch":
                 self._mac_tgt[K.MAC_PITCH] = math.log(v)
+                self._pitch_ratio = v
             elif name == "decay":
                 self._mac_tgt[K.MAC_DECAY] = math.log(v)
             elif name == "brightness":
@@ -420,7 +416,7 @@ class StreamingSynth:
 
     def set_gate(self, on: bool, *, at: int | None = None) -> None:
         """Fade the whole output out (``False``) or back in (``True``), smoothed."""
-        self._schedule(at, self.prepare_gate(on))
+        self.schedule(self.prepare_gate(on), at=at)
 
     def prepare_gate(self, on: bool) -> Callable[[], None]:
         def apply() -> None:
@@ -441,8 +437,8 @@ class StreamingSynth:
                   mute: bool | None = None, solo: bool | None = None,
                   room_send: float | None = None, at: int | None = None) -> None:
         """Live group controls: gain (dB), pan offset, mute, solo, room send factor [0, 4]."""
-        self._schedule(at, self.prepare_group(group, gain_db=gain_db, pan=pan, mute=mute,
-                                              solo=solo, room_send=room_send))
+        self.schedule(self.prepare_group(group, gain_db=gain_db, pan=pan, mute=mute, solo=solo,
+                                         room_send=room_send), at=at)
 
     def prepare_group(self, group: int, *, gain_db: float | None = None,
                       pan: float | None = None, mute: bool | None = None,
@@ -482,7 +478,7 @@ class StreamingSynth:
         Sounding atoms follow within one tick (gains smoothed); a preset swap re-tunes a
         sounding atom's modes and keeps their state.
         """
-        self._schedule(at, self.prepare_atoms(indices, **params))
+        self.schedule(self.prepare_atoms(indices, **params), at=at)
 
     def prepare_atoms(self, indices: Sequence[int] | np.ndarray, **params: float
                       ) -> Callable[[], None]:
@@ -547,7 +543,7 @@ class StreamingSynth:
         sends and modes smoothly (their oscillator state is kept); otherwise they ring out
         with their old parameters. Atoms not yet started use the new set.
         """
-        self._schedule(at, self.prepare_atom_set(atom_set))
+        self.schedule(self.prepare_atom_set(atom_set), at=at)
 
     def prepare_atom_set(self, atom_set: AtomSet) -> Callable[[], None]:
         if not isinstance(atom_set, AtomSet):
@@ -582,7 +578,7 @@ class StreamingSynth:
     def seek(self, seconds: float, *, at: int | None = None) -> None:
         """Jump to ``seconds`` on the score: sounding atoms fade out (one smoothing time),
         atoms sounding at the new position start there mid-way."""
-        self._schedule(at, self.prepare_seek(seconds))
+        self.schedule(self.prepare_seek(seconds), at=at)
 
     def prepare_seek(self, seconds: float) -> Callable[[], None]:
         s = _check_range("seek seconds", seconds, 0.0, 86400.0)
@@ -611,6 +607,9 @@ class StreamingSynth:
         controls to their targets: for setting up an offline render before sample 0."""
         while self._pending:
             self._pending.pop(0)[2]()
+        if self._kpos == 0 and self._scales:  # nothing rendered: frames follow the controls
+            self._ring[:] = 0.0
+            self._add_straddling_frames(self.score_at(0))
         self._mac_cur[:] = self._mac_tgt
         self._mac_prev[0] = self._mac_prev[1] = self._mac_tgt[K.MAC_MASTER]
         self._mac_prev[2:5] = self._mac_cur[:3]
@@ -846,7 +845,11 @@ class StreamingSynth:
             if live.size:
                 t0 = self._kpos - (s_new - self._start_k[live]).astype(np.int64)
                 self._start_atoms(live, t0)
-        # MDCT frames straddling s_new
+        self._add_straddling_frames(s_new)
+
+    def _add_straddling_frames(self, s_new: float) -> None:
+        """Synthesize the MDCT frames that started before score sample ``s_new`` and sound
+        at it (aligned to the score); the next frames to add start at or after it."""
         for sc in self._scales:
             sc.next = int(np.searchsorted(sc.starts, s_new, "left"))
             lo = int(np.searchsorted(sc.starts, s_new - 2 * sc.hop, "right"))
@@ -862,7 +865,8 @@ class StreamingSynth:
         if self._any_solo:
             audible &= self._g_solo[grp]
         coeffs = np.zeros((self.channels, f1 - f0, sc.hop))
-        np.add.at(coeffs, (sc.chans[a:b], fidx, sc.bins[a:b]),
+        bins = pitch_mdct_bins(sc.bins[a:b], sc.hop, self._pitch_ratio)
+        np.add.at(coeffs, (sc.chans[a:b], fidx, bins),
                   sc.values[a:b] * self._g_gain[grp] * audible)
         blocks = imdct_frames(coeffs)
         for j in range(f1 - f0):
@@ -932,11 +936,7 @@ class StreamingSynth:
         ka, _ = self._loop
         self._n_anchor, self._s_anchor = self._kpos, float(ka)
         self._next = int(np.searchsorted(self._starts_sorted, ka, "left"))
-        for sc in self._scales:
-            sc.next = int(np.searchsorted(sc.starts, ka, "left"))
-            lo = int(np.searchsorted(sc.starts, ka - 2 * sc.hop, "right"))
-            if lo < sc.next:
-                self._add_frames(sc, lo, sc.next, None)
+        self._add_straddling_frames(float(ka))
 
     def _render_range(self, n0: int, n1: int, oi: int) -> None:
         # resonant atoms starting in [n0, n1)
@@ -1014,4 +1014,4 @@ def is_resonant_only(atom_set: AtomSet) -> bool:
     return len(atom_set.mdct) == 0 and isinstance(atom_set.resonant, ResonantAtoms)
 
 
-__all__ = ["ATOM_EDITS", "MACROS", "StreamingSynth"]
+__all__ = ["ATOM_EDITS", "StreamingSynth"]

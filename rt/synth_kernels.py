@@ -80,15 +80,23 @@ def _smooth(cur: float, tgt: float, alpha: float) -> float:
 @njit(cache=True, nogil=True)
 def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
     """(Re)compute the poles and output weights of slot ``s`` from the current macros, their
-    float32 copies (``q32[s, 0:3]``) and ``p^ANCHOR`` (``pa[s]``, float64)."""
+    float32 copies (``q32[s, 0:3]``) and ``p^ANCHOR`` (``pa[s]``, float64).
+
+    Weights (:mod:`atomsynth.rt.macros`): brightness ``beta`` moves the Gaussian cutoff,
+    ``w_m = w0_m exp(-0.5 (f_m / cutoff_hz)^2 (beta^-2 - 1))``; modes pitched to or above
+    Nyquist are dropped; then the weights are renormalized to the base weights' energy, as
+    the reference's :func:`~atomsynth.rt.burst.resonance_norm` does for the changed atom
+    (at neutral brightness with every mode under Nyquist the weights are ``w0`` exactly).
+    """
     pitch = math.exp(mac_cur[MAC_PITCH])
     inv_decay = math.exp(-mac_cur[MAC_DECAY])
     lb = mac_cur[MAC_BRIGHT]
     neutral_pitch = mac_cur[MAC_PITCH] == 0.0
     neutral_decay = mac_cur[MAC_DECAY] == 0.0
     neutral_bright = lb == 0.0
-    # brightness beta: mode weight * exp(-0.5 (f/cutoff)^2 (beta^-2 - 1)) * beta^log2(ratio)
     c2 = math.exp(-2.0 * lb) - 1.0
+    e0 = 0.0
+    e1 = 0.0
     for m in range(nmod[s]):
         om = om0[s, m] if neutral_pitch else om0[s, m] * pitch
         lr = lr0[s, m] if neutral_decay else lr0[s, m] * inv_decay
@@ -100,13 +108,20 @@ def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
         elif neutral_bright:
             w[s, m] = w0[s, m]
         else:
-            w[s, m] = w0[s, m] * math.exp(-0.5 * fc2[s, m] * c2 + lb * lg2[s, m])
+            w[s, m] = w0[s, m] * math.exp(-0.5 * fc2[s, m] * c2)
+        e0 += w0[s, m] * w0[s, m]
+        e1 += w[s, m] * w[s, m]
         q32[s, 0, m] = pre[s, m]
         q32[s, 1, m] = pim[s, m]
         q32[s, 2, m] = w[s, m]
         ra = math.exp(lr * ANCHOR)
         pa[s, 0, m] = ra * math.cos(om * ANCHOR)
         pa[s, 1, m] = ra * math.sin(om * ANCHOR)
+    if e1 != e0 and e1 > 0.0:
+        scale = math.sqrt(e0 / e1)
+        for m in range(nmod[s]):
+            w[s, m] = w[s, m] * scale
+            q32[s, 2, m] = w[s, m]
 
 
 @njit(cache=True, nogil=True)
