@@ -1,23 +1,24 @@
 """Numba kernels of the streaming synthesizer (pure, preallocated state, no validation).
 
-The state lives in a :class:`SlotState`-like bundle of arrays owned by
-:class:`atomsynth.rt.synth.StreamingSynth`; the kernels here only read and write them.
+The state lives in the typed records of :mod:`atomsynth.rt.synth_state` (:class:`SlotState`,
+:class:`SlotList`, :class:`BankState`, :class:`Controls`, :class:`Scratch`), owned by the parts
+of :class:`atomsynth.rt.synth.StreamingSynth`; the kernels here only read and write them.
 
 Resonant atom in slot ``s``: per mode ``m`` a complex one-pole ``z = p z + x[k]`` (state kept
-in float64 as two arrays ``sre``/``sim``), output ``y = sum_m w_m Im(z_m) + mix x[k]``, where
+in float64 as ``state_re``/``state_im``), output ``y = sum_m w_m Im(z_m) + mix x[k]``, where
 ``x`` is the atom's burst (``k`` = samples since the atom's local time 0, ``t0``) and zero
 after it. ``Im(sum_j x[j] p^(k-j))`` is exactly the reference renderer's convolution with
 ``h[n] = sum_m a_m r_m^n sin(w_m n)``.
 
 Two paths per slot. The exact path (float64 state ``sre``/``sim``) runs the burst and
 every sample up to the first *anchor* after it; anchors fall every :data:`ANCHOR` samples
-of the atom's local time. From there the free-ringing modes run in float32 (``q32``: twice
+of the atom's local time. From there the free-ringing modes run in float32 (``fast``: twice
 the vector lanes), and at each anchor the float64 state advances in one step,
-``z <- z p^ANCHOR`` (``pa``, from the previous anchor), and the float32 state restarts from
-it: float32 rounding never accumulates over more than ``ANCHOR`` samples (output within about
-1e-5 of the reference's peak). A pole change (macro, preset swap) moves the slot back to the
-exact path until its next anchor. Both paths advance the modes :data:`STEP` samples per pass
-over the mode arrays.
+``z <- z p^ANCHOR`` (``pole_pow_anchor``, from the previous anchor), and the float32 state
+restarts from it: float32 rounding never accumulates over more than ``ANCHOR`` samples (output
+within about 1e-5 of the reference's peak). A pole change (macro, preset swap) moves the slot
+back to the exact path until its next anchor. Both paths advance the modes :data:`STEP` samples
+per pass over the mode arrays.
 
 Steady bank: a free-ringing slot (float32 path) whose controls are steady (gains at their
 targets, no pole change, dry only) joins one shared bank of modes at a tick start; there its
@@ -34,8 +35,8 @@ sample counter, so the arithmetic of every sample is independent of the block si
 tick the smoothed values move one step toward their targets (one-pole smoothing); gains ramp
 linearly over the tick from the previous tick's value, so a gain change never clicks.
 
-Macro indices into ``mac_cur`` / ``mac_tgt``: 0 ``log(pitch ratio)``, 1 ``log(decay ratio)``,
-2 ``log(brightness ratio)``, 3 master gain (linear, including the transport gate).
+Macros are indexed by ``MAC_PITCH``, ``MAC_DECAY``, ``MAC_BRIGHT`` (logs of the ratios) and
+``MAC_MASTER`` (linear gain, transport gate included); see :class:`Controls`.
 """
 
 from __future__ import annotations
@@ -43,11 +44,36 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from atomsynth.rt.noise import uniform_noise_into
 from numba import njit
 
-TICK = 32
-"""Control grid in samples (0.67 ms at 48 kHz)."""
+from atomsynth.rt.noise import uniform_noise_into
+from atomsynth.rt.synth_state import (
+    ANCHOR,
+    BANK_CHUNK,
+    BANK_ROWS32,
+    BANK_ROWS64,
+    F32_POLE_IM,
+    F32_POLE_RE,
+    F32_STATE_IM,
+    F32_STATE_RE,
+    F32_WEIGHT,
+    MAC_BRIGHT,
+    MAC_DECAY,
+    MAC_MASTER,
+    MAC_PITCH,
+    N_MACROS,
+    N_POLE_MACROS,
+    TICK,
+    new_bank_state,
+    new_controls,
+    new_scratch,
+    new_slot_list,
+    new_slot_state,
+)
+
+__all__ = ["ANCHOR", "BANK_CHUNK", "MAC_BRIGHT", "MAC_DECAY", "MAC_MASTER", "MAC_PITCH",
+           "N_MACROS", "TICK", "advance_state", "bank_leave", "compact_arena", "render_block",
+           "ring_add", "ring_take", "slot_poles", "slot_to_f64", "start_slots", "warm_kernels"]
 
 STEP = 4
 """Samples each pass over a slot's modes advances them (register blocking in time)."""
@@ -59,12 +85,6 @@ subnormal range, where arithmetic is about 100 times slower (a set of short perc
 rendered 10x slower before this rule). Anchors fall on absolute sample positions, so the rule
 keeps the output identical for every block partition."""
 
-ANCHOR = 128
-"""Float32 path: samples between re-anchorings from the exact float64 state (counted from
-each atom's start, so the same for every block partition)."""
-
-MAC_PITCH, MAC_DECAY, MAC_BRIGHT, MAC_MASTER = 0, 1, 2, 3
-N_MACROS = 4
 SNAP = 1e-6
 """Smoothed values snap to their target once within this (absolute) distance."""
 
@@ -78,9 +98,9 @@ def _smooth(cur: float, tgt: float, alpha: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
-    """(Re)compute the poles and output weights of slot ``s`` from the current macros, their
-    float32 copies (``q32[s, 0:3]``) and ``p^ANCHOR`` (``pa[s]``, float64).
+def slot_poles(st, s, macros):
+    """(Re)compute the poles and output weights of slot ``s`` of :class:`SlotState` ``st``
+    from the macros ``macros`` (indices ``MAC_*``), their float32 copies and ``p^ANCHOR``.
 
     Weights (:mod:`atomsynth.rt.macros`): brightness ``beta`` moves the Gaussian cutoff,
     ``w_m = w0_m exp(-0.5 (f_m / cutoff_hz)^2 (beta^-2 - 1))``; modes pitched to or above
@@ -88,16 +108,24 @@ def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
     the reference's :func:`~atomsynth.rt.burst.resonance_norm` does for the changed atom
     (at neutral brightness with every mode under Nyquist the weights are ``w0`` exactly).
     """
-    pitch = math.exp(mac_cur[MAC_PITCH])
-    inv_decay = math.exp(-mac_cur[MAC_DECAY])
-    lb = mac_cur[MAC_BRIGHT]
-    neutral_pitch = mac_cur[MAC_PITCH] == 0.0
-    neutral_decay = mac_cur[MAC_DECAY] == 0.0
+    pitch = math.exp(macros[MAC_PITCH])
+    inv_decay = math.exp(-macros[MAC_DECAY])
+    lb = macros[MAC_BRIGHT]
+    neutral_pitch = macros[MAC_PITCH] == 0.0
+    neutral_decay = macros[MAC_DECAY] == 0.0
     neutral_bright = lb == 0.0
     c2 = math.exp(-2.0 * lb) - 1.0
+    om0 = st.omega0
+    lr0 = st.log_radius0
+    w0 = st.weight0
+    pre = st.pole_re
+    pim = st.pole_im
+    w = st.weight
+    q32 = st.fast
+    pa = st.pole_pow_anchor
     e0 = 0.0
     e1 = 0.0
-    for m in range(nmod[s]):
+    for m in range(st.n_modes[s]):
         om = om0[s, m] if neutral_pitch else om0[s, m] * pitch
         lr = lr0[s, m] if neutral_decay else lr0[s, m] * inv_decay
         r = math.exp(lr)
@@ -108,20 +136,20 @@ def slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa):
         elif neutral_bright:
             w[s, m] = w0[s, m]
         else:
-            w[s, m] = w0[s, m] * math.exp(-0.5 * fc2[s, m] * c2)
+            w[s, m] = w0[s, m] * math.exp(-0.5 * st.cutoff_ratio2[s, m] * c2)
         e0 += w0[s, m] * w0[s, m]
         e1 += w[s, m] * w[s, m]
-        q32[s, 0, m] = pre[s, m]
-        q32[s, 1, m] = pim[s, m]
-        q32[s, 2, m] = w[s, m]
+        q32[s, F32_POLE_RE, m] = pre[s, m]
+        q32[s, F32_POLE_IM, m] = pim[s, m]
+        q32[s, F32_WEIGHT, m] = w[s, m]
         ra = math.exp(lr * ANCHOR)
         pa[s, 0, m] = ra * math.cos(om * ANCHOR)
         pa[s, 1, m] = ra * math.sin(om * ANCHOR)
     if e1 != e0 and e1 > 0.0:
         scale = math.sqrt(e0 / e1)
-        for m in range(nmod[s]):
+        for m in range(st.n_modes[s]):
             w[s, m] = w[s, m] * scale
-            q32[s, 2, m] = w[s, m]
+            q32[s, F32_WEIGHT, m] = w[s, m]
 
 
 @njit(cache=True, nogil=True)
@@ -133,33 +161,36 @@ def slot_life(blen, tail, log_decay):
 
 
 @njit(cache=True, nogil=True)
-def start_slots(slots, t0s, blens, tails, now, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim,
-                w, q32, pa, sre, sim, t0, blen, tail, life, on32, anc, inb):
-    """Initialize the slots of atoms starting at output samples ``t0s`` (their base modes are
-    in place): times, life, zero state on the exact path, first anchor, poles."""
+def start_slots(st, slots, starts, burst_lens, tails, now, macros):
+    """Initialize ``slots`` for atoms starting at output samples ``starts`` (their base modes
+    are in place): times, life, zero state on the exact path, first anchor, poles."""
     for j in range(slots.shape[0]):
         s = slots[j]
-        t = t0s[j]
+        t = starts[j]
         d = max(0, now - t)
-        t0[s] = t
-        blen[s] = blens[j]
-        tail[s] = tails[j]
-        life[s] = slot_life(blens[j], tails[j], mac_cur[MAC_DECAY])
-        for m in range(sre.shape[1]):
-            sre[s, m] = 0.0
-            sim[s, m] = 0.0
-        on32[s] = False
-        anc[s] = t + ANCHOR * -(-d // ANCHOR)
-        inb[s] = -1
-        slot_poles(s, mac_cur, nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
+        st.start[s] = t
+        st.burst_len[s] = burst_lens[j]
+        st.tail[s] = tails[j]
+        st.life[s] = slot_life(burst_lens[j], tails[j], macros[MAC_DECAY])
+        for m in range(st.state_re.shape[1]):
+            st.state_re[s, m] = 0.0
+            st.state_im[s, m] = 0.0
+        st.on_float32[s] = False
+        st.next_anchor[s] = t + ANCHOR * -(-d // ANCHOR)
+        st.in_bank[s] = False
+        slot_poles(st, s, macros)
 
 
 @njit(cache=True, nogil=True)
-def advance_state(s, nsteps, x, xoff, nmod, pre, pim, sre, sim):
+def advance_state(st, s, nsteps, x, xoff):
     """Run slot ``s``'s modes ``nsteps`` samples on input ``x[xoff:xoff+nsteps]`` (no output)."""
+    pre = st.pole_re
+    pim = st.pole_im
+    sre = st.state_re
+    sim = st.state_im
     for k in range(nsteps):
         xv = x[xoff + k]
-        for m in range(nmod[s]):
+        for m in range(st.n_modes[s]):
             a = pre[s, m] * sre[s, m] - pim[s, m] * sim[s, m] + xv
             b = pre[s, m] * sim[s, m] + pim[s, m] * sre[s, m]
             sre[s, m] = a
@@ -266,11 +297,11 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
         y2 = np.float32(0.0)
         y3 = np.float32(0.0)
         for m in range(nm):
-            pr = q32[s, 0, m]
-            pi = q32[s, 1, m]
-            wm = q32[s, 2, m]
-            zr = q32[s, 3, m]
-            zi = q32[s, 4, m]
+            pr = q32[s, F32_POLE_RE, m]
+            pi = q32[s, F32_POLE_IM, m]
+            wm = q32[s, F32_WEIGHT, m]
+            zr = q32[s, F32_STATE_RE, m]
+            zi = q32[s, F32_STATE_IM, m]
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
             zr = t
@@ -287,8 +318,8 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
             zi = pr * zi + pi * zr
             zr = t
             y3 += wm * zi
-            q32[s, 3, m] = zr
-            q32[s, 4, m] = zi
+            q32[s, F32_STATE_RE, m] = zr
+            q32[s, F32_STATE_IM, m] = zi
         q = q0 + n - a
         ybuf[q] = y0
         ybuf[q + 1] = y1
@@ -298,21 +329,21 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
     while n < b:
         y = np.float32(0.0)
         for m in range(nm):
-            pr = q32[s, 0, m]
-            pi = q32[s, 1, m]
-            zr = q32[s, 3, m]
-            zi = q32[s, 4, m]
+            pr = q32[s, F32_POLE_RE, m]
+            pi = q32[s, F32_POLE_IM, m]
+            zr = q32[s, F32_STATE_RE, m]
+            zi = q32[s, F32_STATE_IM, m]
             nr = pr * zr - pi * zi
             ni = pr * zi + pi * zr
-            q32[s, 3, m] = nr
-            q32[s, 4, m] = ni
-            y += q32[s, 2, m] * ni
+            q32[s, F32_STATE_RE, m] = nr
+            q32[s, F32_STATE_IM, m] = ni
+            y += q32[s, F32_WEIGHT, m] * ni
         ybuf[q0 + n - a] = y
         n += 1
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _anchor(s, n, t0, bl, nm, sre, sim, q32, pa, anc, on32):
+def _anchor(st, s, n, t0, bl, nm):
     """Anchor event of slot ``s`` at absolute sample ``n`` (``n == anc[s]``).
 
     On the float32 path: the exact float64 state moves ``ANCHOR`` samples in one step
@@ -320,6 +351,11 @@ def _anchor(s, n, t0, bl, nm, sre, sim, q32, pa, anc, on32):
     so float32 rounding never accumulates over more than ``ANCHOR`` samples. On the exact
     path: once the burst is over the slot switches to float32.
     """
+    sre = st.state_re
+    sim = st.state_im
+    q32 = st.fast
+    pa = st.pole_pow_anchor
+    on32 = st.on_float32
     if on32[s]:
         for m in range(nm):
             zr = sre[s, m]
@@ -337,47 +373,42 @@ def _anchor(s, n, t0, bl, nm, sre, sim, q32, pa, anc, on32):
         on32[s] = True
     if on32[s]:
         for m in range(nm):
-            q32[s, 3, m] = sre[s, m]
-            q32[s, 4, m] = sim[s, m]
-    anc[s] = n + ANCHOR
+            q32[s, F32_STATE_RE, m] = sre[s, m]
+            q32[s, F32_STATE_IM, m] = sim[s, m]
+    st.next_anchor[s] = n + ANCHOR
 
 
 @njit(cache=True, nogil=True)
-def slot_to_f64(s, nmod, sre, sim, q32, on32):
+def slot_to_f64(st, s):
     """Move slot ``s`` to the exact path: its float64 state takes the float32 state's value
     (before its poles change; the next anchor moves it back to float32)."""
-    if on32[s]:
-        for m in range(nmod[s]):
-            sre[s, m] = q32[s, 3, m]
-            sim[s, m] = q32[s, 4, m]
-        on32[s] = False
-
-
-BANK_CHUNK = 256
-"""Steady-mode bank: modes per chunk; a chunk's state stays in L1 over a whole tick."""
-
-BANK_ROWS32, BANK_ROWS64 = 6, 4
-"""Bank rows: float32 ``pr, pi, zr, zi, w_left, w_right`` (weights include the atom's gain
-and pan); float64 ``zr, zi`` (exact state at the last anchor) and ``p^ANCHOR`` (re, im)."""
+    if st.on_float32[s]:
+        for m in range(st.n_modes[s]):
+            st.state_re[s, m] = st.fast[s, F32_STATE_RE, m]
+            st.state_im[s, m] = st.fast[s, F32_STATE_IM, m]
+        st.on_float32[s] = False
 
 
 @njit(cache=True, nogil=True)
-def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl, inb, bix):
+def _bank_enter(st, bank, s, n):
     """Append slot ``s``'s modes to the steady bank at tick start ``n`` (float32 path, burst
-    over): the exact state at ``n`` comes from the slot's last own anchor (``anc[s] -
+    over): the exact state at ``n`` comes from the slot's last own anchor (``next_anchor[s] -
     ANCHOR``, at most a tick earlier) in float64 steps, the float32 state restarts from it."""
-    j0 = bctl[0]
-    g0 = gB[s, 0]
-    g1 = gB[s, 1]
-    d = n - (anc[s] - ANCHOR)
+    bf = bank.fast
+    bd = bank.exact
+    j0 = bank.n_entries[0]
+    g0 = st.gain_end[s, 0]
+    g1 = st.gain_end[s, 1]
+    d = n - (st.next_anchor[s] - ANCHOR)
+    nm = st.n_modes[s]
     for m in range(nm):
         j = j0 + m
         c = j // BANK_CHUNK
         i = j % BANK_CHUNK
-        pr = pre[s, m]
-        pi = pim[s, m]
-        zr = sre[s, m]
-        zi = sim[s, m]
+        pr = st.pole_re[s, m]
+        pi = st.pole_im[s, m]
+        zr = st.state_re[s, m]
+        zi = st.state_im[s, m]
         for _ in range(d):
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
@@ -389,45 +420,47 @@ def _bank_enter(s, n, nm, q32, pre, pim, sre, sim, anc, w, gB, bf, bd, bsl, bctl
             t = ar * ar - ai * ai
             ai = 2.0 * ar * ai
             ar = t
-        bf[c, 0, i] = q32[s, 0, m]
-        bf[c, 1, i] = q32[s, 1, m]
+        bf[c, 0, i] = st.fast[s, F32_POLE_RE, m]
+        bf[c, 1, i] = st.fast[s, F32_POLE_IM, m]
         bf[c, 2, i] = zr
         bf[c, 3, i] = zi
-        bf[c, 4, i] = w[s, m] * g0
-        bf[c, 5, i] = w[s, m] * g1
+        bf[c, 4, i] = st.weight[s, m] * g0
+        bf[c, 5, i] = st.weight[s, m] * g1
         bd[c, 0, i] = zr
         bd[c, 1, i] = zi
         bd[c, 2, i] = ar
         bd[c, 3, i] = ai
-        bsl[0, j] = s
-        bsl[1, j] = m
-        bix[s, m] = j
-    inb[s] = 1
-    bctl[0] = j0 + nm
+        bank.entry_slot[j] = s
+        bank.entry_mode[j] = m
+        st.bank_entry[s, m] = j
+    st.in_bank[s] = True
+    bank.n_entries[0] = j0 + nm
 
 
 @njit(cache=True, nogil=True)
-def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl, inb, bix):
+def bank_leave(st, bank, s, n):
     """Take slot ``s``'s modes out of the steady bank at sample ``n``: its exact float64
-    state at ``n`` (from the bank's last anchor ``bctl[2]``, in float64 steps) goes back to
-    the slot, which runs the exact path up to its own next anchor (then float32 again). The
-    bank's last entries move into the freed places, so it stays dense."""
-    d = n - bctl[2]
-    for m in range(nmod[s]):
-        j = bix[s, m]
+    state at ``n`` (from the bank's last anchor, in float64 steps) goes back to the slot,
+    which runs the exact path up to its own next anchor (then float32 again). The bank's last
+    entries move into the freed places, so it stays dense."""
+    bf = bank.fast
+    bd = bank.exact
+    d = n - bank.anchor_sample[0]
+    for m in range(st.n_modes[s]):
+        j = st.bank_entry[s, m]
         c = j // BANK_CHUNK
         i = j % BANK_CHUNK
-        pr = pre[s, m]
-        pi = pim[s, m]
+        pr = st.pole_re[s, m]
+        pi = st.pole_im[s, m]
         zr = bd[c, 0, i]
         zi = bd[c, 1, i]
         for _ in range(d):
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
             zr = t
-        sre[s, m] = zr
-        sim[s, m] = zi
-        last = bctl[0] - 1
+        st.state_re[s, m] = zr
+        st.state_im[s, m] = zi
+        last = bank.n_entries[0] - 1
         cl = last // BANK_CHUNK
         il = last % BANK_CHUNK
         if j != last:
@@ -435,32 +468,35 @@ def bank_leave(s, n, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
                 bf[c, r, i] = bf[cl, r, il]
             for r in range(BANK_ROWS64):
                 bd[c, r, i] = bd[cl, r, il]
-            so = bsl[0, last]
-            mo = bsl[1, last]
-            bsl[0, j] = so
-            bsl[1, j] = mo
-            bix[so, mo] = j
+            so = bank.entry_slot[last]
+            mo = bank.entry_mode[last]
+            bank.entry_slot[j] = so
+            bank.entry_mode[j] = mo
+            st.bank_entry[so, mo] = j
         for r in range(BANK_ROWS32):
             bf[cl, r, il] = 0.0
         for r in range(BANK_ROWS64):
             bd[cl, r, il] = 0.0
-        bsl[0, last] = -1
-        bctl[0] = last
-    inb[s] = -1
-    on32[s] = False
-    anc[s] = t0[s] + ANCHOR * -(-(n - t0[s]) // ANCHOR)
+        bank.entry_slot[last] = -1
+        bank.n_entries[0] = last
+    st.in_bank[s] = False
+    st.on_float32[s] = False
+    t0 = st.start[s]
+    st.next_anchor[s] = t0 + ANCHOR * -(-(n - t0) // ANCHOR)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _bank_render(a, b, base, bf, bd, bctl, out, nch):
+def _bank_render(bank, a, b, base, out, nch):
     """Steady bank over absolute samples [a, b): one long loop over all its modes, chunk by
     chunk (:data:`BANK_CHUNK` modes, state in L1 over the range), :data:`STEP` samples per
     pass. (Chunks are the first axis and the mode loop starts at 0: that is what lets LLVM
     vectorize it.)
 
     When ``b`` ends a tick, each chunk is then re-anchored while in cache: its float64 state
-    advances by ``p^TICK`` and the float32 state restarts from it (``bctl[2] = b``)."""
-    cnt = bctl[0]
+    advances by ``p^TICK`` and the float32 state restarts from it (``anchor_sample = b``)."""
+    bf = bank.fast
+    bd = bank.exact
+    cnt = bank.n_entries[0]
     anchor = b % TICK == 0
     o0 = out[0, 0]
     o1 = out[0, 1] if nch > 1 else out[0, 0]
@@ -551,85 +587,211 @@ def _bank_render(a, b, base, bf, bd, bctl, out, nch):
                 bf[c, 2, m] = nr
                 bf[c, 3, m] = ni
     if anchor:
-        bctl[2] = b
+        bank.anchor_sample[0] = b
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
-                 alpha, t0, life_b, tail, bpool, boff, blen, mixw, nmod, om0, lr0, w0,
-                 fc2, lg2, pre, pim, sre, sim, w, gA, gB, gT, room, sA, sB, sT, kill,
-                 freelist, ybuf, q32, pa, anc, on32, use32, mhist, bf, bd, bsl, bctl, inb,
-                 bix):
-    """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
-
-    Parameters
-    ----------
-    out : float64 (1 + rooms, channels, >= oi + count)
-        Prepared by the caller (zeros, plus the MDCT samples on bus 0); sample ``out0`` goes
-        to index ``oi``. Bus 0 is the dry mix, bus ``r + 1`` the send to room ``r``.
-    active : int64 (S,)
-        Slot numbers in start order; ``ictl[0]`` of them are in use. Retired slots are removed
-        in place (order kept) and pushed on ``freelist`` (``ictl[1]`` entries).
-    mac_cur, mac_tgt, mac_prev : float64 (N_MACROS,), (N_MACROS,), (2 * N_MACROS,)
-        Smoothed macros, their targets, and [master at the tick's start, master at its end,
-        macros the poles were computed with (3)].
-    ybuf : float64 (TICK,)
-        Scratch for one slot's samples of one tick.
-    q32, pa, anc, on32 : float32 (S, 5, M), float64 (S, 2, M), int64 (S,), bool (S,)
-        Float32 path: poles, weights and state; ``p^ANCHOR``; next anchor sample (a multiple
-        of ``ANCHOR``); path flag.
-    use32 : bool
-        Use the float32 path for free-ringing modes (else float64 throughout, no bank).
-    mhist : float64 (>= count // TICK + 2, 6)
-        Scratch: the controls of each tick of the call.
-    bf, bd, bsl, bctl, inb, bix : float32 (C, 6, BANK_CHUNK), float64 (C, 4, BANK_CHUNK),
-            int64 (2, B), int64 (3,), int64 (S,), int64 (S, M)
-        Steady bank (entry ``j`` at ``[j // BANK_CHUNK, :, j % BANK_CHUNK]``): float32 rows,
-        float64 rows, slot and mode of each entry, [entries used, unused, last anchor sample
-        (a tick end)], whether each slot is in the bank (>= 0), bank entry of each slot's
-        modes. ``B = C * BANK_CHUNK`` >= ``bctl[0]`` + the modes of every active slot.
-
-    Notes
-    -----
-    Ticks are rendered in order. At a tick start, slots leave the bank when their controls
-    moved (edits arrive between calls, so they are checked at a call's first tick), when the
-    poles change, or (checked every ``ANCHOR`` samples) when their end is near (the bank's
-    last entries move into their places). Then every slot outside
-    the bank renders the tick (a free-ringing slot with steady controls joins the bank
-    instead), then the bank, which re-anchors at the tick's end. Every decision depends only
-    on absolute sample positions, never on the block size, and translating a score by whole
-    ticks (a loop of whole ticks) gives the same arithmetic.
-    """
-    nch = out.shape[1]
-    nbus = out.shape[0]
-    end = out0 + count
-    base = out0 - oi
+def _tick_controls(ctl, scratch, out0, end):
+    """Phase 1: the controls of every tick touched by samples [out0, end): at each tick start
+    the macros move one smoothing step (``tick_macros``; ``tick_poles_move`` when pitch, decay
+    or brightness changed) and the master gain ramps linearly over the tick
+    (``tick_master``: value before the tick's first sample, step per sample)."""
     first = (out0 // TICK) * TICK
-    # 1. controls of every tick: macros smoothed (mhist[k, :3], whether the poles change in
-    #    mhist[k, 5]) and the master gain's ramp (start, step in mhist[k, 3:5])
+    now = ctl.macro_now
+    alpha = ctl.smoothing[0]
     n = out0
     while n < end:
         tick0 = (n // TICK) * TICK
         k = (tick0 - first) // TICK
-        mhist[k, 5] = 0.0
+        scratch.tick_poles_move[k] = False
         if n == tick0:
-            for q in range(3):
-                mac_cur[q] = _smooth(mac_cur[q], mac_tgt[q], alpha)
-            mac_prev[0] = mac_prev[1]
-            mac_prev[1] = _smooth(mac_prev[1], mac_tgt[MAC_MASTER], alpha)
-            mac_cur[MAC_MASTER] = mac_prev[1]
-            if (mac_cur[0] != mac_prev[2] or mac_cur[1] != mac_prev[3]
-                    or mac_cur[2] != mac_prev[4]):
-                mhist[k, 5] = 1.0
-                mac_prev[2] = mac_cur[0]
-                mac_prev[3] = mac_cur[1]
-                mac_prev[4] = mac_cur[2]
-        for q in range(3):
-            mhist[k, q] = mac_cur[q]
-        mhist[k, 3] = mac_prev[0]
-        mhist[k, 4] = (mac_prev[1] - mac_prev[0]) / TICK
+            for q in range(N_POLE_MACROS):
+                now[q] = _smooth(now[q], ctl.macro_target[q], alpha)
+            ctl.master_start[0] = ctl.master_end[0]
+            ctl.master_end[0] = _smooth(ctl.master_end[0], ctl.macro_target[MAC_MASTER], alpha)
+            now[MAC_MASTER] = ctl.master_end[0]
+            moved = False
+            for q in range(N_POLE_MACROS):
+                if now[q] != ctl.pole_macros[q]:
+                    moved = True
+            if moved:
+                scratch.tick_poles_move[k] = True
+                for q in range(N_POLE_MACROS):
+                    ctl.pole_macros[q] = now[q]
+        for q in range(N_MACROS):
+            scratch.tick_macros[k, q] = now[q]
+        scratch.tick_master[k, 0] = ctl.master_start[0]
+        scratch.tick_master[k, 1] = (ctl.master_end[0] - ctl.master_start[0]) / TICK
         n = min(end, tick0 + TICK)
-    # 2. tick by tick: bank upkeep, slots outside the bank, then the bank
+
+
+@njit(cache=True, nogil=True)
+def _bank_upkeep(st, slots, bank, tick0, poles_move, at_anchor, call_start):
+    """Phase 2a, at a tick start: slots leave the bank when the poles move, when they are
+    killed or send to a room, when their gains moved (edits arrive between calls, so that is
+    checked at a call's first tick) or (at anchors) when their end is near."""
+    for ia in range(slots.n_active[0]):
+        s = slots.active[ia]
+        if not st.in_bank[s]:
+            continue
+        go = poles_move or st.killed[s] or st.room[s] >= 0
+        if call_start:
+            g = st.gain_start
+            e = st.gain_end
+            t = st.gain_target
+            go = go or e[s, 0] != t[s, 0] or e[s, 1] != t[s, 1] \
+                or g[s, 0] != e[s, 0] or g[s, 1] != e[s, 1]
+        if at_anchor and st.start[s] + st.life[s] <= tick0 + ANCHOR:
+            go = True
+        if go:
+            bank_leave(st, bank, s, tick0)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use32,
+                  alpha):
+    """Phase 2b: every active slot outside the bank over samples [n, seg_end) of tick ``k``
+    (at the tick start: its controls move one step, and a free-ringing slot with steady
+    controls joins the bank instead)."""
+    nch = out.shape[1]
+    tick0 = (n // TICK) * TICK
+    poles_move = scratch.tick_poles_move[k]
+    macros = scratch.tick_macros[k]
+    ybuf = scratch.samples
+    gA = st.gain_start
+    gB = st.gain_end
+    gT = st.gain_target
+    t0 = st.start
+    life_b = st.life
+    for ia in range(slots.n_active[0]):
+        s = slots.active[ia]
+        if st.in_bank[s]:
+            continue
+        if n == tick0:  # the slot's controls move one tick
+            if poles_move:
+                slot_to_f64(st, s)
+                slot_poles(st, s, macros)
+                life_b[s] = slot_life(st.burst_len[s], st.tail[s], macros[MAC_DECAY])
+            for c in range(2):
+                gA[s, c] = gB[s, c]
+                gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
+            st.send_start[s] = st.send_end[s]
+            st.send_end[s] = _smooth(st.send_end[s], st.send_target[s], alpha)
+            # free-ringing with steady controls: join the bank at this anchor
+            if (use32 and st.on_float32[s] and st.n_modes[s] > 0 and not poles_move
+                    and tick0 - (st.next_anchor[s] - ANCHOR) <= TICK
+                    and st.room[s] < 0 and not st.killed[s]
+                    and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
+                    and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
+                    and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
+                _bank_enter(st, bank, s, tick0)
+                continue
+        a = max(n, t0[s])
+        b = min(seg_end, t0[s] + life_b[s])
+        if a < b:
+            ts = t0[s]
+            nm = st.n_modes[s]
+            bl = st.burst_len[s]
+            p = a
+            while p < b:
+                if use32 and p == st.next_anchor[s]:
+                    _anchor(st, s, p, ts, bl, nm)
+                e = min(b, st.next_anchor[s]) if use32 else b
+                if st.on_float32[s]:
+                    _seg32(s, p, e, nm, st.fast, ybuf, p - a)
+                else:
+                    _seg64(s, p, e, ts, arena, st.burst_offset[s], bl, st.dry_mix[s], nm,
+                           st.pole_re, st.pole_im, st.state_re, st.state_im, st.weight, ybuf,
+                           p - a)
+                p = e
+            inv = 1.0 / TICK
+            g0a = gA[s, 0]
+            g1a = gA[s, 1]
+            sa = st.send_start[s]
+            _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
+                     (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
+                     (st.send_end[s] - sa) * inv, st.room[s], nch)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _apply_master(scratch, out, out0, end, base):
+    """Phase 3: the master gain ramp of every tick, on every bus."""
+    first = (out0 // TICK) * TICK
+    n = out0
+    while n < end:
+        tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        seg_end = min(end, tick0 + TICK)
+        ma = scratch.tick_master[k, 0]
+        md = scratch.tick_master[k, 1]
+        if not (ma == 1.0 and md == 0.0):
+            for bus in range(out.shape[0]):
+                for c in range(out.shape[1]):
+                    for t in range(n, seg_end):
+                        out[bus, c, t - base] *= ma + md * (t - tick0 + 1)
+        n = seg_end
+
+
+@njit(cache=True, nogil=True)
+def _retire(st, slots, bank, end):
+    """Phase 4: slots past the end of life (burst + tail scaled by the decay macro), or
+    killed and silent, leave the active list (order kept) for the free stack."""
+    keep = 0
+    g = st.gain_start
+    e = st.gain_end
+    for ia in range(slots.n_active[0]):
+        s = slots.active[ia]
+        dead = end >= st.start[s] + st.life[s]
+        if st.killed[s] and g[s, 0] == 0.0 and e[s, 0] == 0.0 and g[s, 1] == 0.0 \
+                and e[s, 1] == 0.0:
+            dead = True
+        if dead:
+            if st.in_bank[s]:
+                bank_leave(st, bank, s, end)
+            slots.free[slots.n_free[0]] = s
+            slots.n_free[0] += 1
+        else:
+            slots.active[keep] = s
+            keep += 1
+    slots.n_active[0] = keep
+
+
+@njit(cache=True, nogil=True)
+def render_block(out, out_index, out0, count, st, slots, bank, ctl, scratch, arena, use32):
+    """Render absolute samples [out0, out0 + count) of every active slot into ``out``.
+
+    Parameters
+    ----------
+    out : float64 (1 + rooms, channels, >= out_index + count)
+        Prepared by the caller (zeros, plus the MDCT samples on bus 0); sample ``out0`` goes
+        to index ``out_index``. Bus 0 is the dry mix, bus ``r + 1`` the send to room ``r``.
+    st : SlotState
+    slots : SlotList
+        Retired slots are removed from ``active`` in place (order kept) and pushed on
+        ``free``.
+    bank : BankState
+        Steady bank; room for ``n_entries`` + the modes of every active slot.
+    ctl : Controls
+    scratch : Scratch
+        For calls of at least ``count`` samples.
+    arena : float64 (P,)
+        Burst samples (slot ``s``'s burst sample ``k`` at ``arena[burst_offset[s] + k]``).
+    use32 : bool
+        Use the float32 path for free-ringing modes (else float64 throughout, no bank).
+
+    Notes
+    -----
+    Phases: (1) the controls of every tick; (2) tick by tick: bank upkeep at the tick start
+    (slots leave), the slots outside the bank (joining it when steady), then the bank, which
+    re-anchors at the tick's end; (3) the master gain ramp; (4) retirement. Every decision
+    depends only on absolute sample positions, never on the block size, and translating a
+    score by whole ticks (a loop of whole ticks) gives the same arithmetic.
+    """
+    end = out0 + count
+    base = out0 - out_index
+    first = (out0 // TICK) * TICK
+    nch = out.shape[1]
+    _tick_controls(ctl, scratch, out0, end)
     n = out0
     while n < end:
         tick0 = (n // TICK) * TICK
@@ -637,127 +799,40 @@ def render_block(out, oi, out0, count, active, ictl, mac_cur, mac_tgt, mac_prev,
         seg_end = min(end, tick0 + TICK)
         at_anchor = use32 and n == tick0 and tick0 % ANCHOR == 0
         if n == tick0:
-            pole = mhist[k, 5] != 0.0
-            if bctl[0] > 0 and (pole or at_anchor or n == out0):
-                for ia in range(ictl[0]):
-                    s = active[ia]
-                    if inb[s] < 0:
-                        continue
-                    go = pole or kill[s] or room[s] >= 0
-                    if n == out0:  # edits arrive between calls
-                        go = go or gB[s, 0] != gT[s, 0] or gB[s, 1] != gT[s, 1] \
-                            or gA[s, 0] != gB[s, 0] or gA[s, 1] != gB[s, 1]
-                    if at_anchor and t0[s] + life_b[s] <= tick0 + ANCHOR:
-                        go = True
-                    if go:
-                        bank_leave(s, tick0, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd,
-                                   bsl, bctl, inb, bix)
-        for ia in range(ictl[0]):
-            s = active[ia]
-            if inb[s] >= 0:
-                continue
-            if n == tick0:  # the slot's controls move one tick
-                if mhist[k, 5] != 0.0:
-                    slot_to_f64(s, nmod, sre, sim, q32, on32)
-                    slot_poles(s, mhist[k], nmod, om0, lr0, w0, fc2, lg2, pre, pim, w, q32, pa)
-                    life_b[s] = slot_life(blen[s], tail[s], mhist[k, MAC_DECAY])
-                for c in range(2):
-                    gA[s, c] = gB[s, c]
-                    gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
-                sA[s] = sB[s]
-                sB[s] = _smooth(sB[s], sT[s], alpha)
-                # free-ringing with steady controls: join the bank at this anchor
-                if (use32 and on32[s] and nmod[s] > 0 and mhist[k, 5] == 0.0
-                        and tick0 - (anc[s] - ANCHOR) <= TICK
-                        and room[s] < 0 and not kill[s]
-                        and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
-                        and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
-                        and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
-                    _bank_enter(s, tick0, nmod[s], q32, pre, pim, sre, sim, anc, w, gB, bf, bd,
-                                bsl, bctl, inb, bix)
-                    continue
-            a = max(n, t0[s])
-            b = min(seg_end, t0[s] + life_b[s])
-            if a < b:
-                ts = t0[s]
-                nm = nmod[s]
-                bl = blen[s]
-                p = a
-                while p < b:
-                    if use32 and p == anc[s]:
-                        _anchor(s, p, ts, bl, nm, sre, sim, q32, pa, anc, on32)
-                    e = min(b, anc[s]) if use32 else b
-                    if on32[s]:
-                        _seg32(s, p, e, nm, q32, ybuf, p - a)
-                    else:
-                        _seg64(s, p, e, ts, bpool, boff[s], bl, mixw[s], nm, pre, pim, sre,
-                               sim, w, ybuf, p - a)
-                    p = e
-                inv = 1.0 / TICK
-                g0a = gA[s, 0]
-                g1a = gA[s, 1]
-                sa = sA[s]
-                _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
-                         (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
-                         (sB[s] - sa) * inv, room[s], nch)
-        if bctl[0] > 0:
-            _bank_render(n, seg_end, base, bf, bd, bctl, out, nch)
+            poles_move = scratch.tick_poles_move[k]
+            if bank.n_entries[0] > 0 and (poles_move or at_anchor or n == out0):
+                _bank_upkeep(st, slots, bank, tick0, poles_move, at_anchor, n == out0)
+        _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use32,
+                      ctl.smoothing[0])
+        if bank.n_entries[0] > 0:
+            _bank_render(bank, n, seg_end, base, out, nch)
         elif seg_end % TICK == 0:
-            bctl[2] = seg_end
+            bank.anchor_sample[0] = seg_end
         n = seg_end
-    # 3. master gain ramp of every tick
-    n = out0
-    while n < end:
-        tick0 = (n // TICK) * TICK
-        k = (tick0 - first) // TICK
-        seg_end = min(end, tick0 + TICK)
-        ma = mhist[k, 3]
-        md = mhist[k, 4]
-        if not (ma == 1.0 and md == 0.0):
-            for bus in range(nbus):
-                for c in range(nch):
-                    for t in range(n, seg_end):
-                        out[bus, c, t - base] *= ma + md * (t - tick0 + 1)
-        n = seg_end
-    # retire: past the end of life (burst + tail scaled by the decay macro), or killed & silent
-    keep = 0
-    for ia in range(ictl[0]):
-        s = active[ia]
-        dead = end >= t0[s] + life_b[s]
-        if kill[s] and gA[s, 0] == 0.0 and gB[s, 0] == 0.0 and gA[s, 1] == 0.0 \
-                and gB[s, 1] == 0.0:
-            dead = True
-        if dead:
-            if inb[s] >= 0:
-                bank_leave(s, end, t0, nmod, pre, pim, sre, sim, anc, on32, bf, bd, bsl, bctl,
-                           inb, bix)
-            freelist[ictl[1]] = s
-            ictl[1] += 1
-        else:
-            active[keep] = s
-            keep += 1
-    ictl[0] = keep
+    _apply_master(scratch, out, out0, end, base)
+    _retire(st, slots, bank, end)
 
 
 @njit(cache=True, nogil=True)
-def compact_arena(bpool, boff, blen, t0, slots, now):
-    """Move the unplayed burst samples of ``slots`` (sorted by ``boff``) to the arena's front.
+def compact_arena(arena, st, slots, now):
+    """Move the unplayed burst samples of ``slots`` (sorted by ``burst_offset``) to the
+    arena's front.
 
-    Returns the new end of the used part. A slot whose burst is over keeps ``blen`` but its
-    samples are no longer read.
+    Returns the new end of the used part. A slot whose burst is over keeps ``burst_len`` but
+    its samples are no longer read.
     """
     cursor = 0
     for i in range(slots.shape[0]):
         s = slots[i]
-        k = max(now - t0[s], 0)
-        if k >= blen[s]:
+        k = max(now - st.start[s], 0)
+        if k >= st.burst_len[s]:
             continue
-        src = boff[s] + k
-        rem = blen[s] - k
+        src = st.burst_offset[s] + k
+        rem = st.burst_len[s] - k
         if src != cursor:
             for j in range(rem):
-                bpool[cursor + j] = bpool[src + j]
-        boff[s] = cursor - k
+                arena[cursor + j] = arena[src + j]
+        st.burst_offset[s] = cursor - k
         cursor += rem
     return cursor
 
@@ -782,50 +857,23 @@ def ring_add(ring, start, src, first):
             ring[c, (start + i) % cap] += src[c, i]
 
 
-def _bank_scratch() -> tuple:
-    """An empty one-chunk bank: ``bf, bd, bsl, bctl``."""
-    return (np.zeros((1, BANK_ROWS32, BANK_CHUNK), np.float32),
-            np.zeros((1, BANK_ROWS64, BANK_CHUNK)), np.full((2, BANK_CHUNK), -1, np.int64),
-            np.zeros(3, np.int64))
-
-
 def warm_kernels() -> None:
-    """Compile (or load from cache) every kernel by running it once on tiny inputs."""
-    S, M = 2, 64
-    f = np.zeros
-    out = f((2, 2, TICK * 2))
-    active = np.zeros(S, np.int64)
-    ictl = np.zeros(2, np.int64)
-    mac = f(N_MACROS)
-    mac_t = f(N_MACROS)
-    mac_t[MAC_MASTER] = 1.0
-    mac_prev = f(2 * N_MACROS)
-    mac_prev[0] = mac_prev[1] = 1.0
-    i64 = np.zeros(S, np.int64)
-    render_block(out, 0, 0, TICK + 3, active, ictl, mac, mac_t, mac_prev,
-                 0.1, i64.copy(), i64.copy(), i64.copy(), f(8), i64.copy(), i64.copy(), f(S),
-                 i64.copy(), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-                 f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-                 f((S, 2)), f((S, 2)), f((S, 2)), i64.copy(), f(S), f(S), f(S),
-                 np.zeros(S, np.bool_), np.zeros(S, np.int64), f(TICK),
-                 np.zeros((S, 5, M), np.float32), f((S, 2, M)), i64.copy(),
-                 np.zeros(S, np.bool_), True, f((8, 6)), *_bank_scratch(),
-                 np.full(S, -1, np.int64), np.zeros((S, M), np.int64))
-    bank_leave(0, 0, i64.copy(), np.zeros(S, np.int64), f((S, M)), f((S, M)), f((S, M)),
-               f((S, M)), i64.copy(), np.zeros(S, np.bool_), *_bank_scratch(),
-               np.zeros(S, np.int64), np.zeros((S, M), np.int64))
-    nm = np.ones(S, np.int64)
-    slot_poles(0, mac, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-               f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)))
-    slot_to_f64(0, nm, f((S, M)), f((S, M)), np.zeros((S, 5, M), np.float32),
-                np.ones(S, np.bool_))
-    advance_state(0, 1, f(4), 0, nm, f((S, M)), f((S, M)), f((S, M)), f((S, M)))
-    start_slots(np.zeros(1, np.int64), i64[:1].copy(), nm[:1].copy(), i64[:1].copy(), 0, mac, nm,
-                f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)), f((S, M)),
-                f((S, M)), np.zeros((S, 5, M), np.float32), f((S, 2, M)), f((S, M)), f((S, M)),
-                i64.copy(), i64.copy(), i64.copy(), i64.copy(), np.zeros(S, np.bool_),
-                i64.copy(), i64.copy())
-    compact_arena(f(8), i64.copy(), i64.copy(), i64.copy(), np.zeros(0, np.int64), 0)
-    ring_take(f((2, 8)), 0, 3, f((2, 8)), 1)
-    ring_add(f((2, 8)), 0, f((2, 3)), 0)
-    uniform_noise_into(0, 0, f((2, 8))[0])  # batched bursts (rt.burst.bursts)
+    """Compile (or load from the cache) every kernel by running it once on tiny records made
+    by the constructors the synthesizer uses (so the argument types are the synthesizer's)."""
+    st = new_slot_state(2)
+    slots = new_slot_list(2)
+    bank = new_bank_state(BANK_CHUNK)
+    ctl = new_controls(0.1)
+    scratch = new_scratch(2 * TICK)
+    out = np.zeros((2, 2, 2 * TICK))
+    arena = np.zeros(8)
+    first = slots.free[slots.n_free[0] - 1 :].copy()
+    start_slots(st, first, first * 0, first * 0 + 1, first * 0, 0, ctl.macro_now)
+    advance_state(st, 0, 1, arena, 0)
+    slot_to_f64(st, 0)
+    bank_leave(st, bank, 1, 0)  # slot 1 has no modes: nothing moves
+    render_block(out, 0, 0, TICK + 3, st, slots, bank, ctl, scratch, arena, True)
+    compact_arena(arena, st, first, 0)
+    ring_take(out[0], 0, 3, out[1], 1)
+    ring_add(out[0], 0, out[1, :, :3].copy(), 0)
+    uniform_noise_into(0, 0, arena)  # batched bursts (rt.burst.bursts)
