@@ -568,9 +568,7 @@ class StreamingSynth:
         act = self._pool.active
         st = self._pool.state
         self._bank.evict(st, act, self._kernel_pos)
-        for s in act:
-            K.slot_to_f64(st, int(s))
-            K.slot_poles(st, int(s), c.macro_now)
+        K.retune_slots(st, act.copy(), st.n_modes[act], c.macro_now)
         st.gain_start[act] = st.gain_end[act] = st.gain_target[act]
         st.send_start[act] = st.send_end[act] = st.send_target[act]
 
@@ -684,13 +682,7 @@ class StreamingSynth:
         self._bank.evict(st, slots, self._kernel_pos)
         old_n = st.n_modes[slots].copy()
         self._fill_modes(slots, st.atom[slots])
-        for s, o in zip(slots, old_n, strict=True):
-            K.slot_to_f64(st, int(s))
-            m = st.n_modes[s]
-            if m > o:
-                st.state_re[s, o:m] = 0.0
-                st.state_im[s, o:m] = 0.0
-            K.slot_poles(st, int(s), self._controls.macro_now)
+        K.retune_slots(st, slots, old_n, self._controls.macro_now)
 
     def _refresh_targets(self, slots: np.ndarray) -> None:
         """Gain, pan and send targets of sounding ``slots`` from the atom and group controls."""

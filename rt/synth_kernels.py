@@ -72,8 +72,9 @@ from atomsynth.rt.synth_state import (
 )
 
 __all__ = ["ANCHOR", "BANK_CHUNK", "MAC_BRIGHT", "MAC_DECAY", "MAC_MASTER", "MAC_PITCH",
-           "N_MACROS", "TICK", "advance_state", "bank_leave", "compact_arena", "render_block",
-           "ring_add", "ring_take", "slot_poles", "slot_to_f64", "start_slots", "warm_kernels"]
+           "N_MACROS", "TICK", "advance_state", "bank_evict", "bank_leave", "compact_arena",
+           "render_block", "retune_slots", "ring_add", "ring_take", "slot_poles", "slot_to_f64",
+           "start_slots", "warm_kernels"]
 
 STEP = 4
 """Samples each pass over a slot's modes advances them (register blocking in time)."""
@@ -390,6 +391,20 @@ def slot_to_f64(st, s):
 
 
 @njit(cache=True, nogil=True)
+def retune_slots(st, slots, old_n_modes, macros):
+    """New poles and weights for ``slots`` after their modes or the macros changed outside
+    the kernels: each moves to the exact path (:func:`slot_to_f64`), modes beyond its old
+    count ``old_n_modes`` start from rest, then :func:`slot_poles` with ``macros``."""
+    for j in range(slots.shape[0]):
+        s = slots[j]
+        slot_to_f64(st, s)
+        for m in range(old_n_modes[j], st.n_modes[s]):
+            st.state_re[s, m] = 0.0
+            st.state_im[s, m] = 0.0
+        slot_poles(st, s, macros)
+
+
+@njit(cache=True, nogil=True)
 def _bank_enter(st, bank, s, n):
     """Append slot ``s``'s modes to the steady bank at tick start ``n`` (float32 path, burst
     over): the exact state at ``n`` comes from the slot's last own anchor (``next_anchor[s] -
@@ -483,6 +498,14 @@ def bank_leave(st, bank, s, n):
     st.on_float32[s] = False
     t0 = st.start[s]
     st.next_anchor[s] = t0 + ANCHOR * -(-(n - t0) // ANCHOR)
+
+
+@njit(cache=True, nogil=True)
+def bank_evict(st, bank, slots, n):
+    """:func:`bank_leave` at sample ``n`` for those of ``slots`` that are in the bank."""
+    for j in range(slots.shape[0]):
+        if st.in_bank[slots[j]]:
+            bank_leave(st, bank, slots[j], n)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -872,6 +895,8 @@ def warm_kernels() -> None:
     advance_state(st, 0, 1, arena, 0)
     slot_to_f64(st, 0)
     bank_leave(st, bank, 1, 0)  # slot 1 has no modes: nothing moves
+    bank_evict(st, bank, first, 0)  # not in the bank: nothing moves
+    retune_slots(st, first, st.n_modes[first], ctl.macro_now)
     render_block(out, 0, 0, TICK + 3, st, slots, bank, ctl, scratch, arena, True)
     compact_arena(arena, st, first, 0)
     ring_take(out[0], 0, 3, out[1], 1)

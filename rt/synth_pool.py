@@ -108,5 +108,6 @@ class SteadyBank:
     def evict(self, slots: SlotState, which: np.ndarray, now: int) -> None:
         """Take the slots ``which`` out of the bank at sample ``now`` (before their modes or
         poles change outside the kernels)."""
-        for s in which[slots.in_bank[which]]:
-            K.bank_leave(slots, self.state, int(s), now)
+        which = np.ascontiguousarray(which, np.int64)
+        if which.size and slots.in_bank[which].any():
+            K.bank_evict(slots, self.state, which, now)
