@@ -199,28 +199,29 @@ def advance_state(st, s, nsteps, x, xoff):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _mix_out(out, ybuf, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, rm, nch):
-    """Add ``ybuf[:cnt]`` (a slot's samples) at output index ``i0`` (tick offset ``j0`` of the
+def _mix_out(out, samples, i0, j0, cnt, g0a, g0d, g1a, g1d, sa, sd, room, n_channels):
+    """Add ``samples[:cnt]`` (a slot's samples) at output index ``i0`` (tick offset ``j0`` of the
     first) to the dry bus and the room send, with the gain ramps of the tick."""
     for q in range(cnt):
-        out[0, 0, i0 + q] += ybuf[q] * (g0a + g0d * (j0 + q))
-    if nch > 1:
+        out[0, 0, i0 + q] += samples[q] * (g0a + g0d * (j0 + q))
+    if n_channels > 1:
         for q in range(cnt):
-            out[0, 1, i0 + q] += ybuf[q] * (g1a + g1d * (j0 + q))
-    if rm >= 0:
+            out[0, 1, i0 + q] += samples[q] * (g1a + g1d * (j0 + q))
+    if room >= 0:
         for q in range(cnt):
             j = j0 + q
-            out[rm + 1, 0, i0 + q] += ybuf[q] * (g0a + g0d * j) * (sa + sd * j)
-        if nch > 1:
+            out[room + 1, 0, i0 + q] += samples[q] * (g0a + g0d * j) * (sa + sd * j)
+        if n_channels > 1:
             for q in range(cnt):
                 j = j0 + q
-                out[rm + 1, 1, i0 + q] += ybuf[q] * (g1a + g1d * j) * (sa + sd * j)
+                out[room + 1, 1, i0 + q] += samples[q] * (g1a + g1d * j) * (sa + sd * j)
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
+def _seg64(s, a, b, t0, arena, burst_offset, burst_len, dry_mix, n_modes, pole_re, pole_im,
+           state_re, state_im, weight, samples, first):
     """Exact path: slot ``s``'s float64 modes over absolute samples [a, b), with its burst;
-    samples go to ``ybuf[q0:]``.
+    samples go to ``samples[first:]``.
 
     The modes advance :data:`STEP` samples per pass over the mode arrays (state and
     coefficients are loaded once per pass, the loop over modes vectorizes), then single
@@ -231,20 +232,20 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
     n = a
     while n + STEP <= b:
         k = n - t0
-        x0 = bpool[bo + k] if k < bl else 0.0
-        x1 = bpool[bo + k + 1] if k + 1 < bl else 0.0
-        x2 = bpool[bo + k + 2] if k + 2 < bl else 0.0
-        x3 = bpool[bo + k + 3] if k + 3 < bl else 0.0
+        x0 = arena[burst_offset + k] if k < burst_len else 0.0
+        x1 = arena[burst_offset + k + 1] if k + 1 < burst_len else 0.0
+        x2 = arena[burst_offset + k + 2] if k + 2 < burst_len else 0.0
+        x3 = arena[burst_offset + k + 3] if k + 3 < burst_len else 0.0
         y0 = 0.0
         y1 = 0.0
         y2 = 0.0
         y3 = 0.0
-        for m in range(nm):
-            pr = pre[s, m]
-            pi = pim[s, m]
-            wm = w[s, m]
-            zr = sre[s, m]
-            zi = sim[s, m]
+        for m in range(n_modes):
+            pr = pole_re[s, m]
+            pi = pole_im[s, m]
+            wm = weight[s, m]
+            zr = state_re[s, m]
+            zi = state_im[s, m]
             t = pr * zr - pi * zi + x0
             zi = pr * zi + pi * zr
             zr = t
@@ -261,48 +262,48 @@ def _seg64(s, a, b, t0, bpool, bo, bl, mx, nm, pre, pim, sre, sim, w, ybuf, q0):
             zi = pr * zi + pi * zr
             zr = t
             y3 += wm * zi
-            sre[s, m] = zr
-            sim[s, m] = zi
-        q = q0 + n - a
-        ybuf[q] = y0 + mx * x0
-        ybuf[q + 1] = y1 + mx * x1
-        ybuf[q + 2] = y2 + mx * x2
-        ybuf[q + 3] = y3 + mx * x3
+            state_re[s, m] = zr
+            state_im[s, m] = zi
+        q = first + n - a
+        samples[q] = y0 + dry_mix * x0
+        samples[q + 1] = y1 + dry_mix * x1
+        samples[q + 2] = y2 + dry_mix * x2
+        samples[q + 3] = y3 + dry_mix * x3
         n += STEP
     while n < b:
         k = n - t0
-        xv = bpool[bo + k] if k < bl else 0.0
+        xv = arena[burst_offset + k] if k < burst_len else 0.0
         y = 0.0
-        for m in range(nm):
-            pr = pre[s, m]
-            pi = pim[s, m]
-            zr = sre[s, m]
-            zi = sim[s, m]
+        for m in range(n_modes):
+            pr = pole_re[s, m]
+            pi = pole_im[s, m]
+            zr = state_re[s, m]
+            zi = state_im[s, m]
             nr = pr * zr - pi * zi + xv
             ni = pr * zi + pi * zr
-            sre[s, m] = nr
-            sim[s, m] = ni
-            y += w[s, m] * ni
-        ybuf[q0 + n - a] = y + mx * xv
+            state_re[s, m] = nr
+            state_im[s, m] = ni
+            y += weight[s, m] * ni
+        samples[first + n - a] = y + dry_mix * xv
         n += 1
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _seg32(s, a, b, nm, q32, ybuf, q0):
+def _seg32(s, a, b, n_modes, fast, samples, first):
     """Fast path: slot ``s``'s free-ringing modes in float32 over [a, b) (no burst left),
-    samples to ``ybuf[q0:]``. Same blocking as :func:`_seg64`, twice the vector lanes."""
+    samples to ``samples[first:]``. Same blocking as :func:`_seg64`, twice the vector lanes."""
     n = a
     while n + STEP <= b:
         y0 = np.float32(0.0)
         y1 = np.float32(0.0)
         y2 = np.float32(0.0)
         y3 = np.float32(0.0)
-        for m in range(nm):
-            pr = q32[s, F32_POLE_RE, m]
-            pi = q32[s, F32_POLE_IM, m]
-            wm = q32[s, F32_WEIGHT, m]
-            zr = q32[s, F32_STATE_RE, m]
-            zi = q32[s, F32_STATE_IM, m]
+        for m in range(n_modes):
+            pr = fast[s, F32_POLE_RE, m]
+            pi = fast[s, F32_POLE_IM, m]
+            wm = fast[s, F32_WEIGHT, m]
+            zr = fast[s, F32_STATE_RE, m]
+            zi = fast[s, F32_STATE_IM, m]
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
             zr = t
@@ -319,27 +320,27 @@ def _seg32(s, a, b, nm, q32, ybuf, q0):
             zi = pr * zi + pi * zr
             zr = t
             y3 += wm * zi
-            q32[s, F32_STATE_RE, m] = zr
-            q32[s, F32_STATE_IM, m] = zi
-        q = q0 + n - a
-        ybuf[q] = y0
-        ybuf[q + 1] = y1
-        ybuf[q + 2] = y2
-        ybuf[q + 3] = y3
+            fast[s, F32_STATE_RE, m] = zr
+            fast[s, F32_STATE_IM, m] = zi
+        q = first + n - a
+        samples[q] = y0
+        samples[q + 1] = y1
+        samples[q + 2] = y2
+        samples[q + 3] = y3
         n += STEP
     while n < b:
         y = np.float32(0.0)
-        for m in range(nm):
-            pr = q32[s, F32_POLE_RE, m]
-            pi = q32[s, F32_POLE_IM, m]
-            zr = q32[s, F32_STATE_RE, m]
-            zi = q32[s, F32_STATE_IM, m]
+        for m in range(n_modes):
+            pr = fast[s, F32_POLE_RE, m]
+            pi = fast[s, F32_POLE_IM, m]
+            zr = fast[s, F32_STATE_RE, m]
+            zi = fast[s, F32_STATE_IM, m]
             nr = pr * zr - pi * zi
             ni = pr * zi + pi * zr
-            q32[s, F32_STATE_RE, m] = nr
-            q32[s, F32_STATE_IM, m] = ni
-            y += q32[s, F32_WEIGHT, m] * ni
-        ybuf[q0 + n - a] = y
+            fast[s, F32_STATE_RE, m] = nr
+            fast[s, F32_STATE_IM, m] = ni
+            y += fast[s, F32_WEIGHT, m] * ni
+        samples[first + n - a] = y
         n += 1
 
 
