@@ -124,9 +124,11 @@ def slot_poles(st, s, macros):
     w = st.weight
     q32 = st.fast
     pa = st.pole_pow_anchor
+    fc2 = st.cutoff_ratio2
+    nm = st.n_modes[s]
     e0 = 0.0
     e1 = 0.0
-    for m in range(st.n_modes[s]):
+    for m in range(nm):
         om = om0[s, m] if neutral_pitch else om0[s, m] * pitch
         lr = lr0[s, m] if neutral_decay else lr0[s, m] * inv_decay
         r = math.exp(lr)
@@ -137,7 +139,7 @@ def slot_poles(st, s, macros):
         elif neutral_bright:
             w[s, m] = w0[s, m]
         else:
-            w[s, m] = w0[s, m] * math.exp(-0.5 * st.cutoff_ratio2[s, m] * c2)
+            w[s, m] = w0[s, m] * math.exp(-0.5 * fc2[s, m] * c2)
         e0 += w0[s, m] * w0[s, m]
         e1 += w[s, m] * w[s, m]
         q32[s, F32_POLE_RE, m] = pre[s, m]
@@ -148,7 +150,7 @@ def slot_poles(st, s, macros):
         pa[s, 1, m] = ra * math.sin(om * ANCHOR)
     if e1 != e0 and e1 > 0.0:
         scale = math.sqrt(e0 / e1)
-        for m in range(st.n_modes[s]):
+        for m in range(nm):
             w[s, m] = w[s, m] * scale
             q32[s, F32_WEIGHT, m] = w[s, m]
 
@@ -189,9 +191,10 @@ def advance_state(st, s, nsteps, x, xoff):
     pim = st.pole_im
     sre = st.state_re
     sim = st.state_im
+    nm = st.n_modes[s]
     for k in range(nsteps):
         xv = x[xoff + k]
-        for m in range(st.n_modes[s]):
+        for m in range(nm):
             a = pre[s, m] * sre[s, m] - pim[s, m] * sim[s, m] + xv
             b = pre[s, m] * sim[s, m] + pim[s, m] * sre[s, m]
             sre[s, m] = a
@@ -345,19 +348,15 @@ def _seg32(s, a, b, n_modes, fast, samples, first):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _anchor(st, s, n, t0, bl, nm):
+def _anchor(s, n, t0, bl, nm, sre, sim, q32, pa, anc, on32):
     """Anchor event of slot ``s`` at absolute sample ``n`` (``n == anc[s]``).
 
     On the float32 path: the exact float64 state moves ``ANCHOR`` samples in one step
     (``z <- z p^ANCHOR``, from the previous anchor) and the float32 state restarts from it,
     so float32 rounding never accumulates over more than ``ANCHOR`` samples. On the exact
-    path: once the burst is over the slot switches to float32.
+    path: once the burst is over the slot switches to float32. (Arrays of :class:`SlotState`:
+    ``state_re``, ``state_im``, ``fast``, ``pole_pow_anchor``, ``next_anchor``, ``on_float32``.)
     """
-    sre = st.state_re
-    sim = st.state_im
-    q32 = st.fast
-    pa = st.pole_pow_anchor
-    on32 = st.on_float32
     if on32[s]:
         for m in range(nm):
             zr = sre[s, m]
@@ -377,7 +376,7 @@ def _anchor(st, s, n, t0, bl, nm):
         for m in range(nm):
             q32[s, F32_STATE_RE, m] = sre[s, m]
             q32[s, F32_STATE_IM, m] = sim[s, m]
-    st.next_anchor[s] = n + ANCHOR
+    anc[s] = n + ANCHOR
 
 
 @njit(cache=True, nogil=True)
@@ -385,9 +384,12 @@ def slot_to_f64(st, s):
     """Move slot ``s`` to the exact path: its float64 state takes the float32 state's value
     (before its poles change; the next anchor moves it back to float32)."""
     if st.on_float32[s]:
+        sre = st.state_re
+        sim = st.state_im
+        q32 = st.fast
         for m in range(st.n_modes[s]):
-            st.state_re[s, m] = st.fast[s, F32_STATE_RE, m]
-            st.state_im[s, m] = st.fast[s, F32_STATE_IM, m]
+            sre[s, m] = q32[s, F32_STATE_RE, m]
+            sim[s, m] = q32[s, F32_STATE_IM, m]
         st.on_float32[s] = False
 
 
@@ -412,6 +414,15 @@ def _bank_enter(st, bank, s, n):
     ANCHOR``, at most a tick earlier) in float64 steps, the float32 state restarts from it."""
     bf = bank.fast
     bd = bank.exact
+    entry_slot = bank.entry_slot
+    entry_mode = bank.entry_mode
+    pre = st.pole_re
+    pim = st.pole_im
+    sre = st.state_re
+    sim = st.state_im
+    q32 = st.fast
+    w = st.weight
+    bix = st.bank_entry
     j0 = bank.n_entries[0]
     g0 = st.gain_end[s, 0]
     g1 = st.gain_end[s, 1]
@@ -421,10 +432,10 @@ def _bank_enter(st, bank, s, n):
         j = j0 + m
         c = j // BANK_CHUNK
         i = j % BANK_CHUNK
-        pr = st.pole_re[s, m]
-        pi = st.pole_im[s, m]
-        zr = st.state_re[s, m]
-        zi = st.state_im[s, m]
+        pr = pre[s, m]
+        pi = pim[s, m]
+        zr = sre[s, m]
+        zi = sim[s, m]
         for _ in range(d):
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
@@ -436,19 +447,19 @@ def _bank_enter(st, bank, s, n):
             t = ar * ar - ai * ai
             ai = 2.0 * ar * ai
             ar = t
-        bf[c, 0, i] = st.fast[s, F32_POLE_RE, m]
-        bf[c, 1, i] = st.fast[s, F32_POLE_IM, m]
+        bf[c, 0, i] = q32[s, F32_POLE_RE, m]
+        bf[c, 1, i] = q32[s, F32_POLE_IM, m]
         bf[c, 2, i] = zr
         bf[c, 3, i] = zi
-        bf[c, 4, i] = st.weight[s, m] * g0
-        bf[c, 5, i] = st.weight[s, m] * g1
+        bf[c, 4, i] = w[s, m] * g0
+        bf[c, 5, i] = w[s, m] * g1
         bd[c, 0, i] = zr
         bd[c, 1, i] = zi
         bd[c, 2, i] = ar
         bd[c, 3, i] = ai
-        bank.entry_slot[j] = s
-        bank.entry_mode[j] = m
-        st.bank_entry[s, m] = j
+        entry_slot[j] = s
+        entry_mode[j] = m
+        bix[s, m] = j
     st.in_bank[s] = True
     bank.n_entries[0] = j0 + nm
 
@@ -461,21 +472,28 @@ def bank_leave(st, bank, s, n):
     entries move into the freed places, so it stays dense."""
     bf = bank.fast
     bd = bank.exact
+    entry_slot = bank.entry_slot
+    entry_mode = bank.entry_mode
+    pre = st.pole_re
+    pim = st.pole_im
+    sre = st.state_re
+    sim = st.state_im
+    bix = st.bank_entry
     d = n - bank.anchor_sample[0]
     for m in range(st.n_modes[s]):
-        j = st.bank_entry[s, m]
+        j = bix[s, m]
         c = j // BANK_CHUNK
         i = j % BANK_CHUNK
-        pr = st.pole_re[s, m]
-        pi = st.pole_im[s, m]
+        pr = pre[s, m]
+        pi = pim[s, m]
         zr = bd[c, 0, i]
         zi = bd[c, 1, i]
         for _ in range(d):
             t = pr * zr - pi * zi
             zi = pr * zi + pi * zr
             zr = t
-        st.state_re[s, m] = zr
-        st.state_im[s, m] = zi
+        sre[s, m] = zr
+        sim[s, m] = zi
         last = bank.n_entries[0] - 1
         cl = last // BANK_CHUNK
         il = last % BANK_CHUNK
@@ -484,16 +502,16 @@ def bank_leave(st, bank, s, n):
                 bf[c, r, i] = bf[cl, r, il]
             for r in range(BANK_ROWS64):
                 bd[c, r, i] = bd[cl, r, il]
-            so = bank.entry_slot[last]
-            mo = bank.entry_mode[last]
-            bank.entry_slot[j] = so
-            bank.entry_mode[j] = mo
-            st.bank_entry[so, mo] = j
+            so = entry_slot[last]
+            mo = entry_mode[last]
+            entry_slot[j] = so
+            entry_mode[j] = mo
+            bix[so, mo] = j
         for r in range(BANK_ROWS32):
             bf[cl, r, il] = 0.0
         for r in range(BANK_ROWS64):
             bd[cl, r, il] = 0.0
-        bank.entry_slot[last] = -1
+        entry_slot[last] = -1
         bank.n_entries[0] = last
     st.in_bank[s] = False
     st.on_float32[s] = False
@@ -654,18 +672,24 @@ def _bank_upkeep(st, slots, bank, tick0, poles_move, at_anchor, call_start):
     """Phase 2a, at a tick start: slots leave the bank when the poles move, when they are
     killed or send to a room, when their gains moved (edits arrive between calls, so that is
     checked at a call's first tick) or (at anchors) when their end is near."""
+    active = slots.active
+    in_bank = st.in_bank
+    kill = st.killed
+    room = st.room
+    t0 = st.start
+    life = st.life
+    gA = st.gain_start
+    gB = st.gain_end
+    gT = st.gain_target
     for ia in range(slots.n_active[0]):
-        s = slots.active[ia]
-        if not st.in_bank[s]:
+        s = active[ia]
+        if not in_bank[s]:
             continue
-        go = poles_move or st.killed[s] or st.room[s] >= 0
+        go = poles_move or kill[s] or room[s] >= 0
         if call_start:
-            g = st.gain_start
-            e = st.gain_end
-            t = st.gain_target
-            go = go or e[s, 0] != t[s, 0] or e[s, 1] != t[s, 1] \
-                or g[s, 0] != e[s, 0] or g[s, 1] != e[s, 1]
-        if at_anchor and st.start[s] + st.life[s] <= tick0 + ANCHOR:
+            go = go or gB[s, 0] != gT[s, 0] or gB[s, 1] != gT[s, 1] \
+                or gA[s, 0] != gB[s, 0] or gA[s, 1] != gB[s, 1]
+        if at_anchor and t0[s] + life[s] <= tick0 + ANCHOR:
             go = True
         if go:
             bank_leave(st, bank, s, tick0)
@@ -682,29 +706,50 @@ def _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use
     poles_move = scratch.tick_poles_move[k]
     macros = scratch.tick_macros[k]
     ybuf = scratch.samples
+    # the record's arrays, bound once (not looked up per slot)
+    active = slots.active
+    in_bank = st.in_bank
+    on32 = st.on_float32
+    nmod = st.n_modes
+    anc = st.next_anchor
+    t0 = st.start
+    life_b = st.life
+    blen = st.burst_len
+    boff = st.burst_offset
+    mixw = st.dry_mix
+    room = st.room
+    kill = st.killed
     gA = st.gain_start
     gB = st.gain_end
     gT = st.gain_target
-    t0 = st.start
-    life_b = st.life
+    sA = st.send_start
+    sB = st.send_end
+    sT = st.send_target
+    pre = st.pole_re
+    pim = st.pole_im
+    sre = st.state_re
+    sim = st.state_im
+    w = st.weight
+    q32 = st.fast
+    pa = st.pole_pow_anchor
     for ia in range(slots.n_active[0]):
-        s = slots.active[ia]
-        if st.in_bank[s]:
+        s = active[ia]
+        if in_bank[s]:
             continue
         if n == tick0:  # the slot's controls move one tick
             if poles_move:
                 slot_to_f64(st, s)
                 slot_poles(st, s, macros)
-                life_b[s] = slot_life(st.burst_len[s], st.tail[s], macros[MAC_DECAY])
+                life_b[s] = slot_life(blen[s], st.tail[s], macros[MAC_DECAY])
             for c in range(2):
                 gA[s, c] = gB[s, c]
                 gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
-            st.send_start[s] = st.send_end[s]
-            st.send_end[s] = _smooth(st.send_end[s], st.send_target[s], alpha)
+            sA[s] = sB[s]
+            sB[s] = _smooth(sB[s], sT[s], alpha)
             # free-ringing with steady controls: join the bank at this anchor
-            if (use32 and st.on_float32[s] and st.n_modes[s] > 0 and not poles_move
-                    and tick0 - (st.next_anchor[s] - ANCHOR) <= TICK
-                    and st.room[s] < 0 and not st.killed[s]
+            if (use32 and on32[s] and nmod[s] > 0 and not poles_move
+                    and tick0 - (anc[s] - ANCHOR) <= TICK
+                    and room[s] < 0 and not kill[s]
                     and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
                     and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
                     and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
@@ -714,27 +759,26 @@ def _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use
         b = min(seg_end, t0[s] + life_b[s])
         if a < b:
             ts = t0[s]
-            nm = st.n_modes[s]
-            bl = st.burst_len[s]
+            nm = nmod[s]
+            bl = blen[s]
             p = a
             while p < b:
-                if use32 and p == st.next_anchor[s]:
-                    _anchor(st, s, p, ts, bl, nm)
-                e = min(b, st.next_anchor[s]) if use32 else b
-                if st.on_float32[s]:
-                    _seg32(s, p, e, nm, st.fast, ybuf, p - a)
+                if use32 and p == anc[s]:
+                    _anchor(s, p, ts, bl, nm, sre, sim, q32, pa, anc, on32)
+                e = min(b, anc[s]) if use32 else b
+                if on32[s]:
+                    _seg32(s, p, e, nm, q32, ybuf, p - a)
                 else:
-                    _seg64(s, p, e, ts, arena, st.burst_offset[s], bl, st.dry_mix[s], nm,
-                           st.pole_re, st.pole_im, st.state_re, st.state_im, st.weight, ybuf,
-                           p - a)
+                    _seg64(s, p, e, ts, arena, boff[s], bl, mixw[s], nm, pre, pim, sre, sim, w,
+                           ybuf, p - a)
                 p = e
             inv = 1.0 / TICK
             g0a = gA[s, 0]
             g1a = gA[s, 1]
-            sa = st.send_start[s]
+            sa = sA[s]
             _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
                      (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
-                     (st.send_end[s] - sa) * inv, st.room[s], nch)
+                     (sB[s] - sa) * inv, room[s], nch)
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -760,22 +804,27 @@ def _apply_master(scratch, out, out0, end, base):
 def _retire(st, slots, bank, end):
     """Phase 4: slots past the end of life (burst + tail scaled by the decay macro), or
     killed and silent, leave the active list (order kept) for the free stack."""
+    active = slots.active
+    free = slots.free
+    t0 = st.start
+    life = st.life
+    kill = st.killed
+    gA = st.gain_start
+    gB = st.gain_end
     keep = 0
-    g = st.gain_start
-    e = st.gain_end
     for ia in range(slots.n_active[0]):
-        s = slots.active[ia]
-        dead = end >= st.start[s] + st.life[s]
-        if st.killed[s] and g[s, 0] == 0.0 and e[s, 0] == 0.0 and g[s, 1] == 0.0 \
-                and e[s, 1] == 0.0:
+        s = active[ia]
+        dead = end >= t0[s] + life[s]
+        if kill[s] and gA[s, 0] == 0.0 and gB[s, 0] == 0.0 and gA[s, 1] == 0.0 \
+                and gB[s, 1] == 0.0:
             dead = True
         if dead:
             if st.in_bank[s]:
                 bank_leave(st, bank, s, end)
-            slots.free[slots.n_free[0]] = s
+            free[slots.n_free[0]] = s
             slots.n_free[0] += 1
         else:
-            slots.active[keep] = s
+            active[keep] = s
             keep += 1
     slots.n_active[0] = keep
 
