@@ -719,7 +719,7 @@ class StreamingSynth:
         t0 = np.asarray(t0, np.int64)
         bl = [self._burst(int(i)) for i in idx]
         L = np.array([b.size for b in bl], np.int64)
-        K.start_slots(st, slots, t0, L, self._tail_len[idx], now, self._controls.macro_now)
+        K.start_slots_flat(slots, t0, L, self._tail_len[idx], now, self._controls.macro_now, *st)
         d = np.maximum(0, now - t0)
         for j in np.flatnonzero(d > 0):  # starting mid-way (seek): run the burst, jump with p^k
             s, dj, Lj = int(slots[j]), int(d[j]), int(L[j])
@@ -855,8 +855,8 @@ class StreamingSynth:
         pool = self._pool
         if self._use32 and pool.n_active:
             self._bank.reserve(self._bank.n_entries + int(pool.state.n_modes[pool.active].sum()))
-        K.render_block(self._out, oi, n0, n1 - n0, pool.state, pool.lists, self._bank.state,
-                       self._controls, self._scratch, pool.arena, self._use32)
+        K.render_flat(self._out, oi, n0, n1 - n0, pool.arena, self._use32, *pool.state,
+                      *pool.lists, *self._bank.state, *self._controls, *self._scratch)
         self._kernel_pos = n1
 
     # ------------------------------------------------------------------ offline helper

@@ -64,6 +64,11 @@ from atomsynth.rt.synth_state import (
     N_MACROS,
     N_POLE_MACROS,
     TICK,
+    BankState,
+    Controls,
+    Scratch,
+    SlotList,
+    SlotState,
     new_bank_state,
     new_controls,
     new_scratch,
@@ -73,8 +78,8 @@ from atomsynth.rt.synth_state import (
 
 __all__ = ["ANCHOR", "BANK_CHUNK", "MAC_BRIGHT", "MAC_DECAY", "MAC_MASTER", "MAC_PITCH",
            "N_MACROS", "TICK", "advance_state", "bank_evict", "bank_leave", "compact_arena",
-           "render_block", "retune_slots", "ring_add", "ring_take", "slot_poles", "slot_to_f64",
-           "start_slots", "warm_kernels"]
+           "render_block", "render_flat", "retune_slots", "ring_add", "ring_take", "slot_poles",
+           "slot_to_f64", "start_slots", "start_slots_flat", "warm_kernels"]
 
 STEP = 4
 """Samples each pass over a slot's modes advances them (register blocking in time)."""
@@ -528,17 +533,16 @@ def bank_evict(st, bank, slots, n):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _bank_render(bank, a, b, base, out, nch):
+def _bank_render(bf, bd, n_entries, anchor_sample, a, b, base, out, nch):
     """Steady bank over absolute samples [a, b): one long loop over all its modes, chunk by
     chunk (:data:`BANK_CHUNK` modes, state in L1 over the range), :data:`STEP` samples per
     pass. (Chunks are the first axis and the mode loop starts at 0: that is what lets LLVM
     vectorize it.)
 
     When ``b`` ends a tick, each chunk is then re-anchored while in cache: its float64 state
-    advances by ``p^TICK`` and the float32 state restarts from it (``anchor_sample = b``)."""
-    bf = bank.fast
-    bd = bank.exact
-    cnt = bank.n_entries[0]
+    advances by ``p^TICK`` and the float32 state restarts from it (``anchor_sample = b``).
+    (Arrays of :class:`BankState`: ``fast``, ``exact``, ``n_entries``, ``anchor_sample``.)"""
+    cnt = n_entries[0]
     anchor = b % TICK == 0
     o0 = out[0, 0]
     o1 = out[0, 1] if nch > 1 else out[0, 0]
@@ -629,7 +633,7 @@ def _bank_render(bank, a, b, base, out, nch):
                 bf[c, 2, m] = nr
                 bf[c, 3, m] = ni
     if anchor:
-        bank.anchor_sample[0] = b
+        anchor_sample[0] = b
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -696,17 +700,15 @@ def _bank_upkeep(st, slots, bank, tick0, poles_move, at_anchor, call_start):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use32,
-                  alpha):
-    """Phase 2b: every active slot outside the bank over samples [n, seg_end) of tick ``k``
-    (at the tick start: its controls move one step, and a free-ringing slot with steady
-    controls joins the bank instead)."""
+def _render_ticks(st, slots, bank, scratch, arena, out, out0, end, base, use32, alpha):
+    """Phase 2, tick by tick over samples [out0, end): bank upkeep at the tick start (slots
+    leave), every active slot outside the bank (at the tick start its controls move one step,
+    and a free-ringing slot with steady controls joins the bank instead), then the bank, which
+    re-anchors at the tick's end. (One loop per call, so the records' arrays are bound once.)
+    """
     nch = out.shape[1]
-    tick0 = (n // TICK) * TICK
-    poles_move = scratch.tick_poles_move[k]
-    macros = scratch.tick_macros[k]
+    first = (out0 // TICK) * TICK
     ybuf = scratch.samples
-    # the record's arrays, bound once (not looked up per slot)
     active = slots.active
     in_bank = st.in_bank
     on32 = st.on_float32
@@ -732,53 +734,72 @@ def _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use
     w = st.weight
     q32 = st.fast
     pa = st.pole_pow_anchor
-    for ia in range(slots.n_active[0]):
-        s = active[ia]
-        if in_bank[s]:
-            continue
-        if n == tick0:  # the slot's controls move one tick
-            if poles_move:
-                slot_to_f64(st, s)
-                slot_poles(st, s, macros)
-                life_b[s] = slot_life(blen[s], st.tail[s], macros[MAC_DECAY])
-            for c in range(2):
-                gA[s, c] = gB[s, c]
-                gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
-            sA[s] = sB[s]
-            sB[s] = _smooth(sB[s], sT[s], alpha)
-            # free-ringing with steady controls: join the bank at this anchor
-            if (use32 and on32[s] and nmod[s] > 0 and not poles_move
-                    and tick0 - (anc[s] - ANCHOR) <= TICK
-                    and room[s] < 0 and not kill[s]
-                    and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
-                    and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
-                    and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
-                _bank_enter(st, bank, s, tick0)
+    bf = bank.fast
+    bd = bank.exact
+    n_entries = bank.n_entries
+    bank_anchor = bank.anchor_sample
+    n = out0
+    while n < end:
+        tick0 = (n // TICK) * TICK
+        k = (tick0 - first) // TICK
+        seg_end = min(end, tick0 + TICK)
+        poles_move = scratch.tick_poles_move[k]
+        macros = scratch.tick_macros[k]
+        at_anchor = use32 and n == tick0 and tick0 % ANCHOR == 0
+        if n == tick0 and n_entries[0] > 0 and (poles_move or at_anchor or n == out0):
+            _bank_upkeep(st, slots, bank, tick0, poles_move, at_anchor, n == out0)
+        for ia in range(slots.n_active[0]):
+            s = active[ia]
+            if in_bank[s]:
                 continue
-        a = max(n, t0[s])
-        b = min(seg_end, t0[s] + life_b[s])
-        if a < b:
-            ts = t0[s]
-            nm = nmod[s]
-            bl = blen[s]
-            p = a
-            while p < b:
-                if use32 and p == anc[s]:
-                    _anchor(s, p, ts, bl, nm, sre, sim, q32, pa, anc, on32)
-                e = min(b, anc[s]) if use32 else b
-                if on32[s]:
-                    _seg32(s, p, e, nm, q32, ybuf, p - a)
-                else:
-                    _seg64(s, p, e, ts, arena, boff[s], bl, mixw[s], nm, pre, pim, sre, sim, w,
-                           ybuf, p - a)
-                p = e
-            inv = 1.0 / TICK
-            g0a = gA[s, 0]
-            g1a = gA[s, 1]
-            sa = sA[s]
-            _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
-                     (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
-                     (sB[s] - sa) * inv, room[s], nch)
+            if n == tick0:  # the slot's controls move one tick
+                if poles_move:
+                    slot_to_f64(st, s)
+                    slot_poles(st, s, macros)
+                    life_b[s] = slot_life(blen[s], st.tail[s], macros[MAC_DECAY])
+                for c in range(2):
+                    gA[s, c] = gB[s, c]
+                    gB[s, c] = _smooth(gB[s, c], gT[s, c], alpha)
+                sA[s] = sB[s]
+                sB[s] = _smooth(sB[s], sT[s], alpha)
+                # free-ringing with steady controls: join the bank at this anchor
+                if (use32 and on32[s] and nmod[s] > 0 and not poles_move
+                        and tick0 - (anc[s] - ANCHOR) <= TICK
+                        and room[s] < 0 and not kill[s]
+                        and t0[s] + life_b[s] > tick0 + 2 * ANCHOR
+                        and gA[s, 0] == gT[s, 0] and gA[s, 1] == gT[s, 1]
+                        and gB[s, 0] == gT[s, 0] and gB[s, 1] == gT[s, 1]):
+                    _bank_enter(st, bank, s, tick0)
+                    continue
+            a = max(n, t0[s])
+            b = min(seg_end, t0[s] + life_b[s])
+            if a < b:
+                ts = t0[s]
+                nm = nmod[s]
+                bl = blen[s]
+                p = a
+                while p < b:
+                    if use32 and p == anc[s]:
+                        _anchor(s, p, ts, bl, nm, sre, sim, q32, pa, anc, on32)
+                    e = min(b, anc[s]) if use32 else b
+                    if on32[s]:
+                        _seg32(s, p, e, nm, q32, ybuf, p - a)
+                    else:
+                        _seg64(s, p, e, ts, arena, boff[s], bl, mixw[s], nm, pre, pim, sre, sim, w,
+                               ybuf, p - a)
+                    p = e
+                inv = 1.0 / TICK
+                g0a = gA[s, 0]
+                g1a = gA[s, 1]
+                sa = sA[s]
+                _mix_out(out, ybuf, a - base, a - tick0 + 1, b - a, g0a,
+                         (gB[s, 0] - g0a) * inv, g1a, (gB[s, 1] - g1a) * inv, sa,
+                         (sB[s] - sa) * inv, room[s], nch)
+        if n_entries[0] > 0:
+            _bank_render(bf, bd, n_entries, bank_anchor, n, seg_end, base, out, nch)
+        elif seg_end % TICK == 0:
+            bank_anchor[0] = seg_end
+        n = seg_end
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -862,28 +883,45 @@ def render_block(out, out_index, out0, count, st, slots, bank, ctl, scratch, are
     """
     end = out0 + count
     base = out0 - out_index
-    first = (out0 // TICK) * TICK
-    nch = out.shape[1]
     _tick_controls(ctl, scratch, out0, end)
-    n = out0
-    while n < end:
-        tick0 = (n // TICK) * TICK
-        k = (tick0 - first) // TICK
-        seg_end = min(end, tick0 + TICK)
-        at_anchor = use32 and n == tick0 and tick0 % ANCHOR == 0
-        if n == tick0:
-            poles_move = scratch.tick_poles_move[k]
-            if bank.n_entries[0] > 0 and (poles_move or at_anchor or n == out0):
-                _bank_upkeep(st, slots, bank, tick0, poles_move, at_anchor, n == out0)
-        _render_slots(st, slots, bank, scratch, arena, out, n, seg_end, k, base, use32,
-                      ctl.smoothing[0])
-        if bank.n_entries[0] > 0:
-            _bank_render(bank, n, seg_end, base, out, nch)
-        elif seg_end % TICK == 0:
-            bank.anchor_sample[0] = seg_end
-        n = seg_end
+    _render_ticks(st, slots, bank, scratch, arena, out, out0, end, base, use32,
+                  ctl.smoothing[0])
     _apply_master(scratch, out, out0, end, base)
     _retire(st, slots, bank, end)
+
+
+_N_SLOT = len(SlotState._fields)
+_N_LIST = len(SlotList._fields)
+_N_BANK = len(BankState._fields)
+_N_CONTROLS = len(Controls._fields)
+
+
+@njit(cache=True, nogil=True)
+def render_flat(out, out_index, out0, count, arena, use32, *arrays):
+    """:func:`render_block` called with its records flattened: ``arrays`` are the fields of
+    a :class:`SlotState`, a :class:`SlotList`, a :class:`BankState`, a :class:`Controls` and a
+    :class:`Scratch`, in that order (``*st, *slots, *bank, *ctl, *scratch``).
+
+    The records are rebuilt here, in compiled code. The reason is the cost of a call from
+    Python: Numba's dispatcher types plain arrays in C but NamedTuples in Python, which made a
+    call with the five records some 25 us slower, a few percent of a 256-frame block.
+    """
+    st = SlotState(*arrays[:_N_SLOT])
+    rest = arrays[_N_SLOT:]
+    slots = SlotList(*rest[:_N_LIST])
+    rest = rest[_N_LIST:]
+    bank = BankState(*rest[:_N_BANK])
+    rest = rest[_N_BANK:]
+    ctl = Controls(*rest[:_N_CONTROLS])
+    scratch = Scratch(*rest[_N_CONTROLS:])
+    render_block(out, out_index, out0, count, st, slots, bank, ctl, scratch, arena, use32)
+
+
+@njit(cache=True, nogil=True)
+def start_slots_flat(slots, starts, burst_lens, tails, now, macros, *arrays):
+    """:func:`start_slots` with the :class:`SlotState` flattened (``*st``; see
+    :func:`render_flat`)."""
+    start_slots(SlotState(*arrays), slots, starts, burst_lens, tails, now, macros)
 
 
 @njit(cache=True, nogil=True)
@@ -948,6 +986,8 @@ def warm_kernels() -> None:
     bank_evict(st, bank, first, 0)  # not in the bank: nothing moves
     retune_slots(st, first, st.n_modes[first], ctl.macro_now)
     render_block(out, 0, 0, TICK + 3, st, slots, bank, ctl, scratch, arena, True)
+    render_flat(out, 0, 0, TICK + 3, arena, True, *st, *slots, *bank, *ctl, *scratch)
+    start_slots_flat(first, first * 0, first * 0 + 1, first * 0, 0, ctl.macro_now, *st)
     compact_arena(arena, st, first, 0)
     ring_take(out[0], 0, 3, out[1], 1)
     ring_add(out[0], 0, out[1, :, :3].copy(), 0)
