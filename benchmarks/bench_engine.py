@@ -123,7 +123,7 @@ def synth_load(n_atoms: int, n_modes: int, seconds: float, *, edits: bool = Fals
     steady bank and render on their own with smoothed gains)."""
     s = StreamingSynth(sounding_set(n_atoms, n_modes), max_block=8192)
     s.render(256)  # starts every atom
-    modes = int(s._nmod[s._active[: s.atoms_playing]].sum())
+    modes = s.modes_sounding
     blocks = max(8, int(seconds * SR / 256))
     cpu, wall = [], []
     for _ in range(blocks):
@@ -135,8 +135,7 @@ def synth_load(n_atoms: int, n_modes: int, seconds: float, *, edits: bool = Fals
             idx = np.arange(len(cpu) % 16, n_atoms, 16)
             s.set_atoms(idx, gain_db=-60.0 - (len(cpu) % 7))
     dur = 256 / SR
-    na = s.atoms_playing
-    banked = int(s._nmod[s._active[:na]][s._inb[s._active[:na]] >= 0].sum())
+    banked = s.modes_in_bank
     return (modes, float(np.median(cpu)) / dur, float(np.median(wall)) / dur,
             banked / max(modes, 1))
 
@@ -200,10 +199,7 @@ def control_delay() -> list[int]:
 
 def memory() -> tuple[float, float]:
     s = StreamingSynth(sounding_set(64, 64))
-    per_slot = sum(getattr(s, k).nbytes for k in dir(s) if k.startswith("_")
-                   and isinstance(getattr(s, k, None), np.ndarray)
-                   and getattr(s, k).shape[:1] == (s._cap,)) / s._cap
-    return per_slot, s._bpool.nbytes
+    return s.slot_bytes, s.burst_arena_bytes
 
 
 def main() -> None:

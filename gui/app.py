@@ -506,8 +506,7 @@ class MainWindow(QMainWindow):
         self.mix.macros.update(MACRO_DEFAULTS)
         self.mix.groups.clear()
         self.macros.sync_from_settings()
-        self.macros._group_ids = []
-        self.macros.set_groups(self.doc.atom_set)
+        self.macros.set_groups(self.doc.atom_set, rebuild=True)
         self.bridge.push_settings(self.mix)
 
     # -- comparing with the recording -----------------------------------------------------
@@ -772,7 +771,7 @@ class MainWindow(QMainWindow):
                                         base_dir=spath.parent)
         problems += more
         self.macros.sync_from_settings()
-        self.macros._group_ids = []  # rebuild the mixer rows from the restored controls
+        self.macros.set_groups(atom_set, rebuild=True)  # mixer rows from the restored controls
         self.effects.sync_from_chain()
         self._reported_rooms = tuple(n for n in atom_set.room_names if n not in self.room_files
                                      and any(n in p for p in problems))

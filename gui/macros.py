@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
 
 
 @dataclass(frozen=True)
-class MacroSpec:
-    """A slider: engine name, label, slider range (in display units) and conversion."""
+class MacroSlider:
+    """The slider of one macro of :data:`atomsynth.rt.macros.LIVE_MACROS` (what the macro
+    does is defined there): engine name, label, slider range (in display units, inside the
+    macro's allowed range) and conversion."""
 
     name: str
     label: str
@@ -60,13 +62,15 @@ class MacroSpec:
         return f"{v:+.1f} dB"
 
 
-MACROS = (
-    MacroSpec("pitch", "pitch", -24, 24, "semitones", "semitones"),
-    MacroSpec("time_stretch", "time stretch", -2, 2, "octaves", "log2"),
-    MacroSpec("decay", "decay", -3, 3, "octaves", "log2"),
-    MacroSpec("brightness", "brightness", -3, 3, "octaves", "log2"),
-    MacroSpec("master_gain_db", "master gain", -60, 12, "dB", "db"),
+MACRO_SLIDERS = (
+    MacroSlider("pitch", "pitch", -24, 24, "semitones", "semitones"),
+    MacroSlider("time_stretch", "time stretch", -2, 2, "octaves", "log2"),
+    MacroSlider("decay", "decay", -3, 3, "octaves", "log2"),
+    MacroSlider("brightness", "brightness", -3, 3, "octaves", "log2"),
+    MacroSlider("master_gain_db", "master gain", -60, 12, "dB", "db"),
 )
+"""One slider per live macro, in the order of :data:`~atomsynth.rt.macros.LIVE_MACROS`."""
+
 _STEPS = 1000
 
 
@@ -86,7 +90,7 @@ class MacroPanel(QWidget):
         grid = QGridLayout(box)
         self.sliders: dict[str, QSlider] = {}
         self.value_labels: dict[str, QLabel] = {}
-        for row, spec in enumerate(MACROS):
+        for row, spec in enumerate(MACRO_SLIDERS):
             s = QSlider(Qt.Orientation.Horizontal)
             s.setRange(0, _STEPS)
             s.setToolTip(f"{spec.label}: {spec.lo:g} .. {spec.hi:g} {spec.unit} "
@@ -119,14 +123,14 @@ class MacroPanel(QWidget):
         self.sync_from_settings()
 
     # -- macros ---------------------------------------------------------------------------
-    def _spec(self, name: str) -> MacroSpec:
-        return next(s for s in MACROS if s.name == name)
+    def _spec(self, name: str) -> MacroSlider:
+        return next(s for s in MACRO_SLIDERS if s.name == name)
 
-    def _pos(self, spec: MacroSpec, value: float) -> int:
+    def _pos(self, spec: MacroSlider, value: float) -> int:
         x = spec.from_value(value)
         return int(round((x - spec.lo) / (spec.hi - spec.lo) * _STEPS))
 
-    def _slider_moved(self, spec: MacroSpec, pos: int) -> None:
+    def _slider_moved(self, spec: MacroSlider, pos: int) -> None:
         x = spec.lo + (spec.hi - spec.lo) * pos / _STEPS
         if spec.kind == "semitones" and self.grid is not None:
             x = self.grid.snap_semitones(x)  # whole semitones, or cents
@@ -150,7 +154,7 @@ class MacroPanel(QWidget):
         self.macro_changed.emit(spec.name, float(value))
 
     def sync_from_settings(self) -> None:
-        for spec in MACROS:
+        for spec in MACRO_SLIDERS:
             v = self.settings.macros.get(spec.name, MACRO_DEFAULTS[spec.name])
             s = self.sliders[spec.name]
             s.blockSignals(True)
@@ -159,11 +163,14 @@ class MacroPanel(QWidget):
             self.value_labels[spec.name].setText(spec.text(v))
 
     # -- groups ---------------------------------------------------------------------------
-    def set_groups(self, atom_set: AtomSet) -> None:
-        """One row per group of the set (controls keep their values across edits)."""
+    def set_groups(self, atom_set: AtomSet, *, rebuild: bool = False) -> None:
+        """One row per group of the set (controls keep their values across edits).
+
+        ``rebuild``: make the rows anew from the settings even when the groups are the same
+        (after the settings were reset, e.g. by a bake)."""
         ids = [int(g) for g in atom_set.groups]
         names = [atom_set.group_name(g) for g in ids]
-        if ids == self._group_ids:
+        if ids == self._group_ids and not rebuild:
             for r, name in enumerate(names):
                 w = self.table.cellWidget(r, 0)
                 if isinstance(w, QLabel):

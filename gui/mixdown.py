@@ -2,10 +2,9 @@
 
 The engine applies these controls while it plays. For renders made without the engine, and
 for "bake macros into the atoms", :func:`bake` applies the same controls to the atom
-parameters: pitch multiplies ``f0_hz`` and ``noise_hz`` (MDCT atoms: bins), time stretch
-multiplies onsets (MDCT: frames), decay multiplies ``t60_s``, brightness multiplies
-``cutoff_hz``, gains add in dB, group pans add to atom pans, muted groups (or groups not
-soloed while some are) are dropped.
+parameters: the macros as :mod:`atomsynth.rt.macros` defines them (the one definition the live
+synth follows too), group gains add in dB, group pans add to atom pans, muted groups (or groups
+not soloed while some are) are dropped.
 """
 
 from __future__ import annotations
@@ -14,14 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.macros import NEUTRAL, bake_macros
 from atomsynth.rt.params import RESONANT_PARAMS
 from atomsynth.rt.progress import Progress
 
 _SPEC = {s.name: s for s in RESONANT_PARAMS}
 
-MACRO_DEFAULTS = {"pitch": 1.0, "time_stretch": 1.0, "decay": 1.0, "brightness": 1.0,
-                  "master_gain_db": 0.0}
-"""Engine macro names and their neutral values (ratios, and dB for the master gain)."""
+MACRO_DEFAULTS = dict(NEUTRAL)
+"""Engine macro names and their neutral values (from :mod:`atomsynth.rt.macros`)."""
 
 
 @dataclass
@@ -58,41 +57,28 @@ class MixSettings:
             c == GroupControl() for c in self.groups.values())
 
 
-def _clip(name: str, x: np.ndarray, hi: float | None = None) -> np.ndarray:
-    s = _SPEC[name]
-    return np.clip(x, s.lo, s.hi if hi is None else min(s.hi, hi))
-
-
 def bake(atom_set: AtomSet, settings: MixSettings) -> AtomSet:
-    """The atom set with the live controls applied to its parameters (see module docstring)."""
-    m = {**MACRO_DEFAULTS, **settings.macros}
+    """The atom set with the live controls applied to its parameters (see module docstring).
+
+    Group controls first (inaudible groups dropped, group gains and pans added, clipped to
+    their ranges), then the macros by :func:`atomsynth.rt.macros.bake_macros`.
+    """
     audible = settings.audible_groups(atom_set.groups)
     res = atom_set.resonant.select(np.isin(atom_set.resonant.group, audible))
     md = atom_set.mdct.select(np.isin(atom_set.mdct.group, audible))
-    sr = atom_set.sample_rate
     if len(res):
         g_gain = np.array([settings.group(g).gain_db for g in res.group])
         g_pan = np.array([settings.group(g).pan for g in res.group])
-        res = res.with_columns(
-            onset_s=_clip("onset_s", res.onset_s * m["time_stretch"]),
-            f0_hz=_clip("f0_hz", res.f0_hz * m["pitch"], sr / 2),
-            noise_hz=_clip("noise_hz", res.noise_hz * m["pitch"]),
-            t60_s=_clip("t60_s", res.t60_s * m["decay"]),
-            cutoff_hz=_clip("cutoff_hz", res.cutoff_hz * m["brightness"] * m["pitch"]),
-            gain_db=_clip("gain_db", res.gain_db + g_gain + m["master_gain_db"]),
-            pan=_clip("pan", res.pan + g_pan),
-        )
+        res = res.with_columns(gain_db=_clip("gain_db", res.gain_db + g_gain),
+                               pan=_clip("pan", res.pan + g_pan))
     if len(md):
-        hop = md.scale.astype(np.int64) // 2
         g_gain = np.array([settings.group(g).gain_db for g in md.group])
-        frames = np.round(md.frame * m["time_stretch"]).astype(np.int64)
-        bins = np.clip(np.round((md.bin + 0.5) * m["pitch"] - 0.5), 0, hop - 1).astype(np.int64)
-        value = md.value * 10.0 ** ((g_gain + m["master_gain_db"]) / 20.0)
-        md = md.with_columns(frame=frames, bin=bins, value=np.clip(value, -1e6, 1e6))
-    dur = atom_set.duration_s
-    if dur is not None:
-        dur = min(86400.0, dur * m["time_stretch"])
-    return atom_set.replace(resonant=res, mdct=md, duration_s=dur)
+        md = md.with_columns(value=np.clip(md.value * 10.0 ** (g_gain / 20.0), -1e6, 1e6))
+    return bake_macros(atom_set.replace(resonant=res, mdct=md), settings.macros)
+
+
+def _clip(name: str, x: np.ndarray) -> np.ndarray:
+    return np.clip(x, _SPEC[name].lo, _SPEC[name].hi)
 
 
 def render_baked(atom_set: AtomSet, settings: MixSettings, *, stems: bool = False,

@@ -299,6 +299,11 @@ class Engine:
             return float(self._ring_pos[last])
         return self._position_s
 
+    @property
+    def n_rooms(self) -> int:
+        """Room buses of the engine's synthesizer (offline renders of its set use as many)."""
+        return self._synth.n_rooms
+
     # ------------------------------------------------------------------ edits
     def set_atom_set(self, atom_set: AtomSet) -> None:
         fn = self._synth.prepare_atom_set(atom_set)
@@ -329,7 +334,7 @@ class Engine:
     def _drain(self) -> None:
         synth = self._synth
         while self._edits:
-            synth._schedule(None, self._edits.popleft())
+            synth.schedule(self._edits.popleft())
 
     def _render_one(self, nblocks: int = 1) -> None:
         """Render ``nblocks`` blocks in one pass (fewer GIL hand-overs) into the ring."""
@@ -431,11 +436,6 @@ class Engine:
         }
 
     # ------------------------------------------------------------------ offline
-    @property
-    def n_rooms(self) -> int:
-        """Room buses of the synthesizer (at least the set's rooms)."""
-        return self._synth.n_rooms
-
     def render_offline(self, *, duration_s: float | None = None,
                        progress: Progress | None = None) -> np.ndarray:
         """Render the current set with the current controls and effects from the start.

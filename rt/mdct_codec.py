@@ -80,7 +80,7 @@ def encode_kernel(frames, bins, dvel, signs, streams, out):
     Returns the number of bytes the stream needs (larger than ``out.size`` means retry with a
     bigger buffer).
     """
-    st = np.zeros(5, dtype=np.uint64)
+    st = rc.new_encoder()
     rc.enc_init(st)
     p_act = np.full(2 * 8, rc.PROB_INIT, dtype=np.int64)
     p_sig = np.full(8 * SIG_CTX, rc.PROB_INIT, dtype=np.int64)
@@ -136,7 +136,7 @@ def encode_kernel(frames, bins, dvel, signs, streams, out):
 @njit(cache=True, nogil=True)
 def decode_kernel(data, streams, frames, bins, dvel, signs):
     """Inverse of :func:`encode_kernel`. Returns atoms decoded, or -1 on corrupt input."""
-    st = np.zeros(4, dtype=np.uint64)
+    st = rc.new_decoder()
     rc.dec_init(st, data)
     p_act = np.full(2 * 8, rc.PROB_INIT, dtype=np.int64)
     p_sig = np.full(8 * SIG_CTX, rc.PROB_INIT, dtype=np.int64)
@@ -157,7 +157,7 @@ def decode_kernel(data, streams, frames, bins, dvel, signs):
         prev[: kmax + 2] = 0
         prev_active = 0
         for t in range(f0, f1 + 1):
-            if st[3] > 0:
+            if rc.dec_overrun(st):
                 return -1
             active = rc.dec_bit(st, data, p_act, s * 2 + prev_active)
             if active:
@@ -191,7 +191,7 @@ def decode_kernel(data, streams, frames, bins, dvel, signs):
             prev_active = active
         if idx != hi:
             return -1
-    if st[3] > 0:
+    if rc.dec_overrun(st):
         return -1
     return idx
 
