@@ -76,11 +76,6 @@ def gui_like_work(stop: threading.Event, eng: Engine, log: list) -> None:
         time.sleep(0.005)
 
 
-@pytest.mark.xfail(
-    reason="issue 11 (the audio server): the render thread shares this process's GIL with the "
-    "GUI-like thread, so its blocks arrive late under load; the server process fixes it",
-    strict=False,
-)
 def test_plays_20s_without_underflow_and_matches_offline(jack):
     server, realtime = jack
     aset = heavy_set()

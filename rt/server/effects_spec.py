@@ -1,0 +1,87 @@
+"""An effects chain as plain data (JSON), so it can cross to the audio server without pickling.
+
+A spec is ``{"rooms": [names], "room_files": {name: path}, "inserts": [insert, ...]}``; an
+insert is ``{"kind": "reverb", "params": {...}}`` for a built-in pedalboard effect or
+``{"kind": "plugin", "path": "...", "raw": {name: raw_value}}`` for a hosted plugin (raw values
+in [0, 1], as the plugin stores them). Changes after that are small JSON operations
+(:func:`apply_change`), the same calls as :class:`~atomsynth.rt.effects.EffectsBridge`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atomsynth.rt.effects import EffectsBridge
+from atomsynth.rt.errors import EffectError
+
+
+def describe(bridge: EffectsBridge) -> dict[str, Any]:
+    """The spec of ``bridge`` (its rooms, inserts and their current parameter values)."""
+    bridge.describe()  # applies queued structural changes
+    inserts: list[dict[str, Any]] = []
+    for i, ins in enumerate(bridge.inserts):
+        if ins.kind == "plugin":
+            proc = ins.processor
+            raw = {k: float(proc.parameters[k].raw_value)
+                   for k in getattr(proc, "parameters", {})}
+            inserts.append({"kind": "plugin", "path": ins.path, "raw": raw})
+        else:
+            params = {k: v for k, v in bridge.parameters(i).items()
+                      if isinstance(v, (int, float, bool))}
+            inserts.append({"kind": ins.kind, "params": params})
+    return {"rooms": [r.name for r in bridge.rooms], "room_files": dict(bridge.room_files),
+            "inserts": inserts}
+
+
+def build(spec: dict[str, Any], *, sample_rate: int, channels: int,
+          skip_plugins: frozenset[str] = frozenset()) -> EffectsBridge:
+    """A new bridge from ``spec``; plugins whose path is in ``skip_plugins`` are left out
+    (and reported in ``errors``)."""
+    bridge = EffectsBridge(sample_rate=sample_rate, channels=channels,
+                           room_names=spec.get("rooms", ()),
+                           room_files=spec.get("room_files") or {})
+    for ins in spec.get("inserts", ()):
+        apply_change(bridge, _insert_change(ins), skip_plugins=skip_plugins)
+    bridge.describe()
+    return bridge
+
+
+def _insert_change(ins: dict[str, Any]) -> dict[str, Any]:
+    if ins.get("kind") == "plugin":
+        return {"op": "load_plugin", "path": ins["path"], "raw": ins.get("raw", {})}
+    return {"op": "add_effect", "kind": ins["kind"], "params": ins.get("params", {})}
+
+
+def apply_change(bridge: EffectsBridge, change: dict[str, Any], *,
+                 skip_plugins: frozenset[str] = frozenset()) -> None:
+    """Apply one JSON change to ``bridge``: ``add_effect`` (kind, params), ``load_plugin``
+    (path, params or raw), ``remove_insert`` (index), ``set_param`` (index, name, value),
+    ``set_room_file`` (name, path). Failures land in ``bridge.errors`` (never fatal)."""
+    op = change.get("op")
+    try:
+        if op == "add_effect":
+            bridge.add_effect(str(change["kind"]), **dict(change.get("params") or {}))
+        elif op == "load_plugin":
+            path = str(change["path"])
+            if path in skip_plugins:
+                bridge.errors.append(f"plugin {path}: left out after it crashed the server")
+                return
+            idx = bridge.load_plugin(path, params=change.get("params") or None)
+            if idx is not None and change.get("raw"):
+                bridge.describe()
+                proc = bridge.inserts[idx].processor
+                for k, v in change["raw"].items():
+                    proc.parameters[k].raw_value = float(v)
+        elif op == "remove_insert":
+            bridge.remove_insert(int(change["index"]))
+        elif op == "set_param":
+            bridge.set_param(int(change["index"]), str(change["name"]), change["value"])
+        elif op == "set_room_file":
+            bridge.set_room_file(str(change["name"]), str(change["path"]))
+        else:
+            raise EffectError(f"effect change {op!r} is unknown")
+    except (EffectError, KeyError, TypeError, ValueError) as exc:
+        bridge.errors.append(f"effect change {change!r} failed: {exc}")
+
+
+__all__ = ["apply_change", "build", "describe"]
