@@ -1,6 +1,9 @@
 """The app's link to the real-time engine (:mod:`atomsynth.rt.engine`).
 
-The bridge owns at most one :class:`Engine`. It never fakes playback: when the engine module is
+The bridge owns at most one :class:`Engine`; with audio output that engine is a client of an
+audio server process (``atomsynth serve``, started with ``subprocess``, never forked from this
+Qt process), so nothing the app does (drawing, garbage collection, a fit) can make it miss a
+block. It never fakes playback: when the engine module is
 missing, or no audio device can be opened, ``engine`` is an output-less engine (edits and
 renders work, transport does not advance) or ``None``, and :attr:`problem` says why in words
 the window shows. All engine setters return immediately (the engine queues them), so calling
@@ -69,7 +72,9 @@ class EngineBridge:
         kwargs = dict(sample_rate=atom_set.sample_rate, block_size=self.block_size)
         if self.output:
             try:
-                eng = mod.Engine(atom_set, device=self.device, output=True, **kwargs)
+                # a client of an audio server process (docs/server.md), at the device's rate
+                eng = mod.Engine(atom_set, device=self.device, output=True, sample_rate=None,
+                                 block_size=self.block_size)
                 eng.start()
                 self.engine, self.has_output = eng, True
             except (AudioDeviceError, OSError, RuntimeError) as exc:

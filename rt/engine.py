@@ -37,14 +37,24 @@ from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
 
 
+def device_rate(device_index: int) -> int:
+    """The default sample rate of output device ``device_index`` (JACK: the server's rate)."""
+    for d in list_output_devices():
+        if d["index"] == device_index:
+            return int(round(d["default_samplerate"]))
+    return 48000
+
+
 class Engine:
     """Plays an atom set in real time and takes live edits (see the module).
 
     Parameters
     ----------
     atom_set : AtomSet
-    sample_rate : int
-        Output rate in Hz. Sets with MDCT atoms need their native rate.
+    sample_rate : int or None
+        Output rate in Hz. None: the output device's own rate for sets of resonant atoms
+        (they are continuous in time and render at any rate), the set's rate for sets with
+        MDCT atoms (they need their native rate).
     block_size : int
         Frames per block, 16 to 8192 (the PortAudio block size and the render block).
     device : int, str or None
@@ -66,13 +76,19 @@ class Engine:
         Attach to the running server of this name instead of starting one.
     """
 
-    def __init__(self, atom_set: AtomSet, *, sample_rate: int = 48000, block_size: int = 256,
+    def __init__(self, atom_set: AtomSet, *, sample_rate: int | None = 48000, block_size: int = 256,
                  device: int | str | None = None, latency: str | float = "low",
                  output: bool = True, ahead_blocks: int = 4,
                  effects: EffectsBridge | None = None, freeze_gc: bool = True,
                  server: str | None = None) -> None:
         self.output = bool(output)
         self._local: AudioCore | None = None
+        device_index = None
+        if self.output and not server:
+            device_index = resolve_device(device)
+        if sample_rate is None:
+            sample_rate = device_rate(device_index) if (
+                device_index is not None and len(atom_set.mdct) == 0) else atom_set.sample_rate
         if not self.output:
             self._local = AudioCore(atom_set, sample_rate=sample_rate, block_size=block_size,
                                     output=False, ahead_blocks=ahead_blocks, effects=effects,
@@ -98,7 +114,7 @@ class Engine:
         self.latency = latency
         self.freeze_gc = bool(freeze_gc)
         self.server_name = server
-        self.device_index: int | None = None if server else resolve_device(device)
+        self.device_index: int | None = device_index
         local_fx = effects if effects is not None else EffectsBridge(
             sample_rate=self.sample_rate, channels=self.channels,
             room_names=atom_set.room_names)
@@ -162,7 +178,10 @@ class Engine:
             if self._loop is not None:
                 client.set_loop(*self._loop)
             client.wait(seq, timeout_s=60.0)
-            self.device_index = client.server_info()["device_index"]
+            info = client.server_info()
+            self.device_index = info["device_index"]
+            if info["sample_rate"] != self.sample_rate:  # an existing server's rate
+                self._adopt_rate(info["sample_rate"])
         except BaseException:
             client.close(shutdown=not self.server_name)
             raise
@@ -170,6 +189,15 @@ class Engine:
         if self.freeze_gc:
             gc.collect()
             gc.freeze()
+
+    def _adopt_rate(self, sample_rate: int) -> None:
+        from atomsynth.rt.server import effects_spec
+
+        self.sample_rate = int(sample_rate)
+        self._synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192)
+        self.effects.local = effects_spec.build(effects_spec.describe(self.effects.local),
+                                                sample_rate=self.sample_rate,
+                                                channels=self.channels)
 
     def stop(self) -> None:
         """Stop the transport (fade out) and return to the start."""
@@ -361,4 +389,4 @@ class Engine:
         return render_through(synth, fx, duration_s=duration_s, block=block, progress=progress)
 
 
-__all__ = ["Engine", "list_output_devices", "render_through", "resolve_device"]
+__all__ = ["Engine", "device_rate", "list_output_devices", "render_through", "resolve_device"]

@@ -177,12 +177,17 @@ class CaptureStream(_PaStream):
     _direction = "input"
 
     def __init__(self, *, device: int, sample_rate: int, channels: int, seconds: float,
-                 block: int = 0) -> None:
+                 block: int = 0, raw: np.ndarray | None = None) -> None:
         import sounddevice as sd
 
         total = int(seconds * sample_rate) * channels
         self.channels = channels
-        self.raw = np.zeros(8 + total, np.float32)
+        if raw is None:
+            raw = np.zeros(8 + total, np.float32)
+        elif raw.dtype != np.float32 or raw.shape != (8 + total,):
+            raise AudioDeviceError(f"capture buffer: need float32 of {8 + total} values, got "
+                                   f"{raw.dtype} {raw.shape}")
+        self.raw = raw  # may live in shared memory (a capture made by the audio server)
         self.hdr = self.raw[:8].view(np.int64)
         self.hdr[0], self.hdr[1], self.hdr[2], self.hdr[3] = total, 0, channels, 0
         self._open_stream(device=device, channels=channels,

@@ -205,8 +205,8 @@ class ServerClient:
 
     # ------------------------------------------------------------------ sending
     def _send(self, op: int, *, i0: int = 0, i1: int = 0, mask: int = 0, f0: float = 0.0,
-              f1: float = 0.0, f2: float = 0.0, name: str = "", blob: bytes | None = None
-              ) -> int:
+              f1: float = 0.0, f2: float = 0.0, name: str = "", blob: bytes | None = None,
+              segment: str | None = None) -> int:
         with self._send_lock:
             if self.closed and op not in (Q.OP_DETACH, Q.OP_SHUTDOWN):
                 raise ServerGone(f"the connection to the audio server {self.name!r} is closed")
@@ -222,6 +222,8 @@ class ServerClient:
                 self._blobs[seq] = shm
                 rec["blob"] = shm.name.lstrip("/").encode()
                 rec["blob_size"] = len(blob)
+            elif segment is not None:
+                rec["blob"] = segment.lstrip("/").encode()
             rec["op"], rec["seq"], rec["i0"], rec["i1"], rec["mask"] = op, seq, i0, i1, mask
             rec["f0"], rec["f1"], rec["f2"] = f0, f1, f2
             rec["name"] = Q.put_text(48, name)
@@ -280,6 +282,25 @@ class ServerClient:
         """One effect-chain change (see :func:`atomsynth.rt.server.effects_spec.apply_change`;
         ``{"op": "replace", "spec": ...}`` replaces the whole chain)."""
         return self._send(Q.OP_EFFECTS, blob=json.dumps(change).encode("utf-8"))
+
+    def start_capture(self, *, device: int, sample_rate: int, channels: int, seconds: float,
+                      block: int = 0) -> SharedCapture:
+        """Record input ``device`` inside the server process (its own JACK client, so the
+        recording runs in lockstep with its playback): for loopback tests and latency
+        measurements. Returns once the recording runs."""
+        total = int(seconds * sample_rate) * channels
+        shm = Q.create_shared(None, 4 * (8 + total))
+        raw = np.ndarray((8 + total,), np.float32, buffer=shm.buf)
+        raw[:] = 0.0
+        seq = self._send(Q.OP_CAPTURE, i0=int(device), i1=int(channels), mask=int(block),
+                         f0=float(seconds), segment=shm.name)
+        cap = SharedCapture(self, shm, raw, channels)
+        try:
+            self.wait(seq, timeout_s=10.0)
+        except BaseException:
+            cap.close()
+            raise
+        return cap
 
     # ------------------------------------------------------------------ reading
     def poll(self) -> dict[str, Any]:
@@ -357,6 +378,33 @@ class ServerClient:
         return Q.text(srv["problem"]) if srv is not None else ""
 
 
+class SharedCapture:
+    """A recording the server makes into shared memory (see :meth:`ServerClient.start_capture`);
+    ``hdr`` and ``data`` as :class:`~atomsynth.rt.pa_stream.CaptureStream`'s."""
+
+    def __init__(self, client: ServerClient, shm, raw: np.ndarray, channels: int) -> None:
+        self.client, self.shm, self.raw, self.channels = client, shm, raw, channels
+        self.hdr = raw[:8].view(np.int64)
+        self.closed = False
+
+    @property
+    def data(self) -> np.ndarray:
+        """The recorded frames so far, (frames, channels) float32 (a copy)."""
+        n = int(self.hdr[1])
+        return self.raw[8 : 8 + n].reshape(-1, self.channels).copy()
+
+    def close(self) -> None:
+        """Stop the recording (the data stay readable)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.client.alive() and not self.client.closed:
+            self.client.wait(self.client._send(Q.OP_CAPTURE_STOP), timeout_s=5.0)
+        self.raw = self.raw.copy()
+        self.hdr = self.raw[:8].view(np.int64)
+        _unlink(self.shm)
+
+
 def _unlink(shm) -> None:
     try:
         shm.close()
@@ -365,4 +413,4 @@ def _unlink(shm) -> None:
         pass
 
 
-__all__ = ["STATUS_KEYS", "ServerClient", "ServerGone", "new_server_name"]
+__all__ = ["STATUS_KEYS", "ServerClient", "SharedCapture", "ServerGone", "new_server_name"]

@@ -87,6 +87,7 @@ class AudioServer:
         self.running = True
         self.osc = None
         self.bad_messages = 0
+        self.capture = None
 
     # ------------------------------------------------------------------ core lifetime
     def _core_fits(self, aset: AtomSet) -> bool:
@@ -194,6 +195,27 @@ class AudioServer:
             if core is not None:
                 self._publish_info()
             return None
+        if op == Q.OP_CAPTURE:
+            self._stop_capture()
+            from atomsynth.rt.pa_stream import CaptureStream
+
+            shm = Q.attach_shared(Q.text(cmd["blob"]))
+            n = int(cmd["f0"] * (self.core.sample_rate if core else 48000)) * int(cmd["i1"])
+            raw = np.ndarray((8 + n,), np.float32, buffer=shm.buf)
+            try:
+                cap = CaptureStream(device=int(cmd["i0"]), channels=int(cmd["i1"]),
+                                    sample_rate=core.sample_rate if core else 48000,
+                                    seconds=float(cmd["f0"]), block=int(cmd["mask"]), raw=raw)
+                cap.start()
+            except BaseException:
+                del raw
+                shm.close()
+                raise
+            self.capture = (cap, shm, raw)
+            return None
+        if op == Q.OP_CAPTURE_STOP:
+            self._stop_capture()
+            return None
         if op == Q.OP_SHUTDOWN:
             self.running = False
             return None
@@ -241,6 +263,17 @@ class AudioServer:
         else:
             return f"command {op} is unknown"
         return None
+
+    def _stop_capture(self) -> None:
+        if self.capture is not None:
+            cap, shm, raw = self.capture
+            self.capture = None
+            cap.close()
+            del cap, raw
+            try:
+                shm.close()
+            except BufferError:  # a view survived: the mapping goes with the process
+                pass
 
     # ------------------------------------------------------------------ events
     def _event(self, slot: int, kind: int, seq: int, message: str = "") -> None:
@@ -362,6 +395,7 @@ class AudioServer:
         self.seg.server["state"] = Q.S_CLOSED
         if self.osc is not None:
             self.osc.close()
+        self._stop_capture()
         if self.core is not None:
             self.core.close()
             self.core = None
