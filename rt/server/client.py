@@ -76,12 +76,23 @@ class ServerClient:
                     raise AtomsynthError(f"no audio server named {name!r} is running") from None
                 time.sleep(0.02)
         self.shm = shm
+        head = np.ndarray((), Q.SERVER_DTYPE, buffer=shm.buf)
+        while int(head["magic"]) != Q.MAGIC:  # the server writes it after its rings
+            if time.monotonic() > deadline or (process is not None and process.poll()
+                                               is not None):
+                del head
+                shm.close()
+                raise AtomsynthError(f"shared memory {Q.segment_name(name)!r} is not an "
+                                     "atomsynth server")
+            time.sleep(0.005)
+        version = int(head["version"])
+        if version != Q.VERSION:
+            del head
+            shm.close()
+            raise AtomsynthError(f"the audio server {name!r} speaks version {version}, this "
+                                 f"client {Q.VERSION}")
+        del head
         self.seg = Q.Segment(shm, create=False)
-        if int(self.seg.server["magic"]) != Q.MAGIC or int(self.seg.server["version"]) != \
-                Q.VERSION:
-            self._release()
-            raise AtomsynthError(f"shared memory {Q.segment_name(name)!r} is not an atomsynth "
-                                 f"server of version {Q.VERSION}")
         self.pid = int(self.seg.server["pid"])
         self.slot = self._claim()
         self.cmd = self.seg.cmd[self.slot]
@@ -369,6 +380,7 @@ class ServerClient:
                 "sample_rate": int(srv["sample_rate"]), "block_size": int(srv["block_size"]),
                 "channels": int(srv["channels"]), "device_index": int(srv["device_index"]),
                 "latency_s": float(srv["latency_s"]), "osc_port": int(srv["osc_port"]),
+                "osc_messages": int(srv["osc_messages"]), "osc_bad": int(srv["osc_bad"]),
                 "render_priority": Q.text(srv["render_priority"]),
                 "gc_mode": Q.text(srv["gc_mode"]), "plugins": Q.text(srv["plugins"]),
                 "problem": Q.text(srv["problem"])}

@@ -36,7 +36,7 @@ from atomsynth.rt.server import effects_spec
 from atomsynth.rt.server import protocol as Q
 from atomsynth.rt.server.core import AudioCore
 
-POLL_S = 0.001
+POLL_S = 0.002
 """Control-thread poll period (an edit waits at most this long before the render thread sees
 it)."""
 STATUS_EVERY_S = 0.02
@@ -88,6 +88,7 @@ class AudioServer:
         self.osc = None
         self.bad_messages = 0
         self.capture = None
+        self.next_pid_check = 0.0
 
     # ------------------------------------------------------------------ core lifetime
     def _core_fits(self, aset: AtomSet) -> bool:
@@ -323,11 +324,15 @@ class AudioServer:
 
     def _service_slots(self, now: float, publish: bool) -> int:
         attached = 0
+        check_pids = now >= self.next_pid_check
+        if check_pids:
+            self.next_pid_check = now + 0.1
         for k in range(Q.N_SLOTS):
-            slot = self.seg.slots[k]
-            state = int(slot["state"])
+            words = self.seg.slot_words[k]
+            state = int(words[0])
             if state == Q.SLOT_FREE:
                 continue
+            slot = self.seg.slots[k]
             if state == Q.SLOT_CLAIMED:
                 self.seg.cmd[k].reset()
                 self.seg.evt[k].reset()
@@ -336,7 +341,8 @@ class AudioServer:
                 slot["state"] = Q.SLOT_ATTACHED
                 self.ever_attached = True
                 state = Q.SLOT_ATTACHED
-            if state == Q.SLOT_DETACHING or not self._client_alive(int(slot["pid"])):
+            if state == Q.SLOT_DETACHING or (check_pids and
+                                              not self._client_alive(int(slot["pid"]))):
                 slot["pid"] = 0
                 slot["state"] = Q.SLOT_FREE
                 continue
@@ -360,7 +366,7 @@ class AudioServer:
                           f"{type(exc).__name__}: {exc}"
                 self.last_seq[k] = seq
                 self._event(k, Q.EV_ERROR if err else Q.EV_ACK, seq, err or "")
-            if publish and int(slot["state"]) == Q.SLOT_ATTACHED:
+            if publish and int(words[0]) == Q.SLOT_ATTACHED:
                 self._event(k, Q.EV_STATUS, self.last_seq[k])
         return attached
 
@@ -379,7 +385,7 @@ class AudioServer:
             attached = self._service_slots(now, publish)
             if self.osc is not None:
                 self.osc.poll()
-            self.seg.server["heartbeat"] = self.seg.server["heartbeat"] + 1
+            self.seg.heartbeat[0] += 1
             if attached:
                 self.unused_since = now
             elif self.opt.exit_when_unused and now - self.unused_since > (

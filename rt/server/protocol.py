@@ -70,7 +70,8 @@ EV_NOTICE = 4
 SERVER_DTYPE = np.dtype([
     ("magic", "<i8"), ("version", "<i8"), ("pid", "<i8"), ("state", "<i8"),
     ("heartbeat", "<i8"), ("n_slots", "<i8"), ("sample_rate", "<i8"), ("block_size", "<i8"),
-    ("channels", "<i8"), ("device_index", "<i8"), ("osc_port", "<i8"), ("latency_s", "<f8"),
+    ("channels", "<i8"), ("device_index", "<i8"), ("osc_port", "<i8"),
+    ("osc_messages", "<i8"), ("osc_bad", "<i8"), ("latency_s", "<f8"),
     ("render_priority", "S48"), ("gc_mode", "S48"), ("device_name", "S96"),
     ("plugins", "S256"), ("problem", "S256"),
 ])
@@ -123,12 +124,16 @@ class Segment:
         self.server = np.ndarray((), SERVER_DTYPE, buffer=buf, offset=0)
         head = -(-SERVER_DTYPE.itemsize // 64) * 64
         step = -(-_slot_bytes() // 64) * 64
+        self.heartbeat = np.ndarray((1,), np.int64, buffer=buf,
+                                    offset=SERVER_DTYPE.fields["heartbeat"][1])
         self.slots: list[np.ndarray] = []
+        self.slot_words: list[np.ndarray] = []  # fast int64 views: [state, pid]
         self.cmd: list[Ring] = []
         self.evt: list[Ring] = []
         for k in range(N_SLOTS):
             off = head + k * step
             self.slots.append(np.ndarray((), SLOT_DTYPE, buffer=buf, offset=off))
+            self.slot_words.append(np.ndarray((2,), np.int64, buffer=buf, offset=off))
             off += SLOT_DTYPE.itemsize
             self.cmd.append(Ring(buf, off, CMD_DTYPE, CMD_CAPACITY if create else None))
             off += self.cmd[-1].nbytes
@@ -139,7 +144,9 @@ class Segment:
         for r in self.cmd + self.evt:
             r.release()
         self.server = None
+        self.heartbeat = None
         self.slots = []
+        self.slot_words = []
         self.cmd = []
         self.evt = []
 
