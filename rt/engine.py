@@ -23,6 +23,8 @@ Usage::
 from __future__ import annotations
 
 import gc
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +37,10 @@ from atomsynth.rt.server.core import AudioCore, render_through
 from atomsynth.rt.server.devices import list_output_devices, resolve_device
 from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
+
+WATCH_S = 0.05
+"""How often the engine checks that its server process is alive (a dead one is noticed and
+replaced within this period plus the restart)."""
 
 
 def device_rate(device_index: int) -> int:
@@ -128,6 +134,15 @@ class Engine:
         self._transport_seq = 0
         self._position_s = 0.0
         self._seek_seq = 0
+        self._lock = threading.RLock()
+        self._closing = True
+        self._watchdog: threading.Thread | None = None
+        self.skipped_plugins: list[str] = []
+        self.recoveries: list[dict[str, Any]] = []
+        self.problem: str | None = None
+        self.on_server_lost: Callable[[str], None] | None = None
+        """Called (from the watchdog thread) with a message when the server died and was
+        restarted with the engine's state."""
 
     # ------------------------------------------------------------------ lifetime
     def __enter__(self) -> Engine:
@@ -155,6 +170,20 @@ class Engine:
             return
         if self._client is not None:
             return
+        with self._lock:
+            self._client = self._connect_and_restore()
+        if self.freeze_gc:
+            gc.collect()
+            gc.freeze()
+        if not self.server_name:
+            self._closing = False
+            self._watchdog = threading.Thread(target=self._watch, name="atomsynth-watchdog",
+                                              daemon=True)
+            self._watchdog.start()
+
+    def _connect_and_restore(self, *, position_s: float = 0.0, playing: bool = False):
+        """A client of a new (or the named) server that holds this engine's whole state: set,
+        effects, macros, mixer, per-atom edits, loop, position and transport."""
         from atomsynth.rt.atomfile import to_bytes
         from atomsynth.rt.server import effects_spec
         from atomsynth.rt.server.client import ServerClient
@@ -164,7 +193,8 @@ class Engine:
         else:
             client = ServerClient.spawn(sample_rate=self.sample_rate,
                                         block_size=self.block_size, device=self.device_index,
-                                        latency=self.latency, ahead_blocks=self.ahead_blocks)
+                                        latency=self.latency, ahead_blocks=self.ahead_blocks,
+                                        skip_plugins=tuple(self.skipped_plugins))
         try:
             client.effects_change({"op": "replace",
                                    "spec": effects_spec.describe(self.effects.local)})
@@ -177,6 +207,10 @@ class Engine:
                 client.set_atoms(idx, **kw)
             if self._loop is not None:
                 client.set_loop(*self._loop)
+            if position_s:
+                client.seek(position_s)
+            if playing:
+                self._transport_seq = client.play()
             client.wait(seq, timeout_s=60.0)
             info = client.server_info()
             self.device_index = info["device_index"]
@@ -185,10 +219,56 @@ class Engine:
         except BaseException:
             client.close(shutdown=not self.server_name)
             raise
-        self._client = client
-        if self.freeze_gc:
-            gc.collect()
-            gc.freeze()
+        return client
+
+    # ------------------------------------------------------------------ recovery
+    def _watch(self) -> None:
+        """Notice a dead server within :data:`WATCH_S` and restore everything on a new one."""
+        while not self._closing:
+            time.sleep(WATCH_S)
+            client = self._client
+            if client is not None and not self._closing and not client.alive():
+                try:
+                    self._recover(client)
+                except Exception as exc:  # noqa: BLE001 - reported; the app stays up
+                    self.problem = f"the audio server could not be restarted: {exc}"
+                    self._notify(self.problem)
+                    return
+
+    def _recover(self, dead) -> None:
+        t0 = time.monotonic()
+        info = dead.server_info()
+        st = dead.poll()
+        code = dead.process.returncode if dead.process is not None else None
+        how = (f"killed by signal {-code}" if code is not None and code < 0
+               else f"exit code {code}")
+        suspect = info.get("last_plugin") or ""
+        playing = (bool(st.get("playing")) if st and dead.status_seq >= self._transport_seq
+                   else self._playing)
+        position = float(st.get("position_s", self._position_s)) if st else self._position_s
+        with self._lock:
+            dead.close()
+            self._client = None
+            if suspect and suspect not in self.skipped_plugins:
+                self.skipped_plugins.append(suspect)
+            msg = (f"the audio server (pid {info.get('pid')}) died ({how}); "
+                   + (f"the active plugin was {suspect}: restarted without it"
+                      if suspect else "no plugin was active: restarted")
+                   + f"; playback restored at {position:.2f} s")
+            self._client = self._connect_and_restore(position_s=position, playing=playing)
+            self._playing = playing
+        self.recoveries.append({"message": msg, "detected_at": t0,
+                                "restored_at": time.monotonic(), "suspect": suspect})
+        self.problem = msg
+        self._notify(msg)
+
+    def _notify(self, message: str) -> None:
+        cb = self.on_server_lost
+        if cb is not None:
+            try:
+                cb(message)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop recovery
+                pass
 
     def _adopt_rate(self, sample_rate: int) -> None:
         from atomsynth.rt.server import effects_spec
@@ -210,33 +290,36 @@ class Engine:
         if self._local is not None:
             self._local.close()
             return
-        if self._client is not None:
-            client, self._client = self._client, None
-            self._final_stats = self._stats_from(client)
-            client.close(shutdown=not self.server_name, timeout_s=1.0)
-            self._playing = False
+        self._closing = True
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=1.0)
+            self._watchdog = None
+        with self._lock:
+            if self._client is not None:
+                client, self._client = self._client, None
+                self._final_stats = self._stats_from(client)
+                client.close(shutdown=not self.server_name, timeout_s=1.0)
+                self._playing = False
 
     # ------------------------------------------------------------------ transport
-    def _send(self, fn: Callable[..., int], *args: Any, **kw: Any) -> int:
-        if self._client is None:
-            return 0
-        return fn(*args, **kw)
-
     def _send_effects(self, change: dict[str, Any]) -> None:
-        if self._client is not None:
-            self._client.effects_change(change)
+        with self._lock:
+            if self._client is not None:
+                self._client.effects_change(change)
 
     def play(self) -> None:
         if self._local is not None:
             return self._local.play()
-        self._playing = True
-        self._transport_seq = self._send(self._client.play) if self._client else 0
+        with self._lock:
+            self._playing = True
+            self._transport_seq = self._client.play() if self._client else 0
 
     def pause(self) -> None:
         if self._local is not None:
             return self._local.pause()
-        self._playing = False
-        self._transport_seq = self._send(self._client.pause) if self._client else 0
+        with self._lock:
+            self._playing = False
+            self._transport_seq = self._client.pause() if self._client else 0
 
     @property
     def playing(self) -> bool:
@@ -246,7 +329,7 @@ class Engine:
         if client is None:
             return False
         if not client.alive():
-            return False
+            return self._playing and not self._closing  # being restored by the watchdog
         st = client.poll()
         if st and client.status_seq >= self._transport_seq:
             return bool(st["playing"])
@@ -256,16 +339,18 @@ class Engine:
         if self._local is not None:
             return self._local.seek(seconds)
         self._synth.prepare_seek(seconds)  # validates
-        self._position_s = float(seconds)
-        self._seek_seq = self._send(self._client.seek, seconds) if self._client else 0
+        with self._lock:
+            self._position_s = float(seconds)
+            self._seek_seq = self._client.seek(seconds) if self._client else 0
 
     def set_loop(self, start_s: float | None, end_s: float | None = None) -> None:
         if self._local is not None:
             return self._local.set_loop(start_s, end_s)
         self._synth.prepare_loop(start_s, end_s)
-        self._loop = None if start_s is None else (float(start_s), float(end_s))
-        if self._client is not None:
-            self._client.set_loop(start_s, end_s)
+        with self._lock:
+            self._loop = None if start_s is None else (float(start_s), float(end_s))
+            if self._client is not None:
+                self._client.set_loop(start_s, end_s)
 
     @property
     def position_s(self) -> float:
@@ -281,24 +366,30 @@ class Engine:
         return float(st["position_s"])
 
     # ------------------------------------------------------------------ edits
+    # Each setter validates here, records the change (the state a restarted server gets)
+    # and sends it, under one lock, so that no edit falls between a dead server and its
+    # replacement.
     def set_atom_set(self, atom_set: AtomSet) -> None:
         if self._local is not None:
             self.atom_set = atom_set
             return self._local.set_atom_set(atom_set)
         self._synth.prepare_atom_set(atom_set)  # validates (rooms, channels, rate)
-        self.atom_set = atom_set
-        self._atom_edits.clear()
-        if self._client is not None:
-            from atomsynth.rt.atomfile import to_bytes
+        from atomsynth.rt.atomfile import to_bytes
 
-            self._client.load(to_bytes(atom_set))
+        with self._lock:
+            self.atom_set = atom_set
+            self._atom_edits.clear()
+            if self._client is not None:
+                self._client.load(to_bytes(atom_set))
 
     def set_macro(self, name: str, value: float) -> None:
         if self._local is not None:
             return self._local.set_macro(name, value)
         self._synth.prepare_macro(name, value)
-        self._macros[name] = float(value)
-        self._send(self._client.set_macro, name, value) if self._client else None
+        with self._lock:
+            self._macros[name] = float(value)
+            if self._client is not None:
+                self._client.set_macro(name, value)
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
@@ -308,17 +399,19 @@ class Engine:
         if self._local is not None:
             return self._local.set_group(group, **kw)
         self._synth.prepare_group(group, **kw)
-        self._groups.setdefault(int(group), {}).update(kw)
-        if self._client is not None:
-            self._client.set_group(int(group), **kw)
+        with self._lock:
+            self._groups.setdefault(int(group), {}).update(kw)
+            if self._client is not None:
+                self._client.set_group(int(group), **kw)
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
         if self._local is not None:
             return self._local.set_atoms(indices, **params)
         self._synth.prepare_atoms(indices, **params)
-        self._atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
-        if self._client is not None:
-            self._client.set_atoms(indices, **params)
+        with self._lock:
+            self._atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
+            if self._client is not None:
+                self._client.set_atoms(indices, **params)
 
     @property
     def edits_refused(self) -> int:

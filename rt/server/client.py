@@ -383,6 +383,7 @@ class ServerClient:
                 "osc_messages": int(srv["osc_messages"]), "osc_bad": int(srv["osc_bad"]),
                 "render_priority": Q.text(srv["render_priority"]),
                 "gc_mode": Q.text(srv["gc_mode"]), "plugins": Q.text(srv["plugins"]),
+                "last_plugin": Q.text(srv["last_plugin"]),
                 "problem": Q.text(srv["problem"])}
 
     def server_problem(self) -> str:

@@ -64,7 +64,10 @@ def apply_change(bridge: EffectsBridge, change: dict[str, Any], *,
         elif op == "load_plugin":
             path = str(change["path"])
             if path in skip_plugins:
-                bridge.errors.append(f"plugin {path}: left out after it crashed the server")
+                # a unity-gain placeholder keeps the later inserts' indices
+                bridge.add_effect("gain", gain_db=0.0)
+                bridge.errors.append(f"plugin {path}: left out after it crashed the audio "
+                                     "server (a unity gain holds its place)")
                 return
             idx = bridge.load_plugin(path, params=change.get("params") or None)
             if idx is not None and change.get("raw"):

@@ -79,6 +79,7 @@ class AudioServer:
         self.atom_set: AtomSet | None = None
         self.effect_spec: dict[str, Any] | None = None
         self.effect_changes: list[dict[str, Any]] = []
+        self.insert_paths: list[str | None] = []  # plugin path (or None) of every insert
         self.macros: dict[str, float] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.last_seq = [0] * Q.N_SLOTS
@@ -156,8 +157,7 @@ class AudioServer:
         st = core.stats()
         srv["latency_s"] = st["latency_s"]
         srv["render_priority"] = Q.put_text(48, str(st["render_priority"]))
-        srv["plugins"] = Q.put_text(256, "; ".join(
-            str(ins.path) for ins in core.effects.inserts if ins.kind == "plugin"))
+        srv["plugins"] = Q.put_text(256, "; ".join(p for p in self.insert_paths if p))
 
     # ------------------------------------------------------------------ commands
     def _read_blob(self, cmd: np.ndarray) -> bytes:
@@ -178,6 +178,7 @@ class AudioServer:
             return None
         if op == Q.OP_EFFECTS:
             change = json.loads(self._read_blob(cmd).decode("utf-8"))
+            self._track_plugins(change)
             if change.get("op") == "replace":
                 self.effect_spec, self.effect_changes = change["spec"], []
                 if core is not None:
@@ -264,6 +265,27 @@ class AudioServer:
         else:
             return f"command {op} is unknown"
         return None
+
+    def _track_plugins(self, change: dict[str, Any]) -> None:
+        """Keep the plugin path of every insert, and name the plugin this change touches in
+        the server record (``last_plugin``): if the server dies now, that plugin is the
+        suspect."""
+        op, touched = change.get("op"), None
+        if op == "replace":
+            self.insert_paths = [i.get("path") if i.get("kind") == "plugin" else None
+                                 for i in change["spec"].get("inserts", ())]
+        elif op == "add_effect":
+            self.insert_paths.append(None)
+        elif op == "load_plugin":
+            touched = str(change.get("path"))
+            self.insert_paths.append(None if touched in self.opt.skip_plugins else touched)
+        elif op == "remove_insert" and 0 <= int(change.get("index", -1)) < len(
+                self.insert_paths):
+            self.insert_paths.pop(int(change["index"]))
+        elif op == "set_param" and 0 <= int(change.get("index", -1)) < len(self.insert_paths):
+            touched = self.insert_paths[int(change["index"])]
+        if touched:
+            self.seg.server["last_plugin"] = Q.put_text(256, touched)
 
     def _stop_capture(self) -> None:
         if self.capture is not None:
