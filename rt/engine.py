@@ -32,7 +32,7 @@ import numpy as np
 
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.effects import EffectsBridge
-from atomsynth.rt.errors import ParameterError
+from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.server.core import AudioCore, render_through
 from atomsynth.rt.server.devices import list_output_devices, resolve_device
 from atomsynth.rt.server.remote_effects import RemoteEffects
@@ -139,6 +139,7 @@ class Engine:
         self._watchdog: threading.Thread | None = None
         self.skipped_plugins: list[str] = []
         self.recoveries: list[dict[str, Any]] = []
+        self.device_events: list[dict[str, Any]] = []
         self.problem: str | None = None
         self.on_server_lost: Callable[[str], None] | None = None
         """Called (from the watchdog thread) with a message when the server died and was
@@ -224,16 +225,59 @@ class Engine:
     # ------------------------------------------------------------------ recovery
     def _watch(self) -> None:
         """Notice a dead server within :data:`WATCH_S` and restore everything on a new one."""
+        seen = 0
         while not self._closing:
             time.sleep(WATCH_S)
             client = self._client
-            if client is not None and not self._closing and not client.alive():
-                try:
+            if client is None or self._closing:
+                continue
+            try:
+                if not client.alive():
                     self._recover(client)
-                except Exception as exc:  # noqa: BLE001 - reported; the app stays up
-                    self.problem = f"the audio server could not be restarted: {exc}"
-                    self._notify(self.problem)
-                    return
+                    seen = 0
+                    continue
+                client.poll()
+                notices = client.notices
+                lost = [n for n in notices[seen:] if n.startswith("device lost")]
+                seen = len(notices)
+                if lost:
+                    self._device_lost(client, lost[0])
+                    seen = 0
+            except Exception as exc:  # noqa: BLE001 - reported; the app stays up
+                self.problem = f"the audio server could not be restarted: {exc}"
+                self._notify(self.problem)
+                return
+
+    def _device_lost(self, client, message: str) -> None:
+        """The device went away: tell the listener, stop that server (within a second, even
+        if its stream hangs) and start a new one every second until the device is back."""
+        t0 = time.monotonic()
+        st = client.poll()
+        playing = bool(st.get("playing")) if st else self._playing
+        position = float(st.get("position_s", self._position_s)) if st else self._position_s
+        self.problem = message
+        self._notify(message)
+        with self._lock:
+            self._client = None
+            self._playing = playing
+            self._position_s = position
+        client.close(shutdown=True, timeout_s=1.0)
+        self.device_events.append({"lost": message, "detected_at": t0})
+        while not self._closing:
+            try:
+                with self._lock:
+                    if self._closing:
+                        return
+                    self._client = self._connect_and_restore(position_s=position,
+                                                             playing=playing)
+                break
+            except AtomsynthError:
+                time.sleep(1.0)
+        if self._client is not None:
+            back = f"audio device back: playback resumes at {position:.2f} s"
+            self.device_events[-1]["back_at"] = time.monotonic()
+            self.problem = None
+            self._notify(back)
 
     def _recover(self, dead) -> None:
         t0 = time.monotonic()
@@ -327,7 +371,7 @@ class Engine:
             return self._local.playing
         client = self._client
         if client is None:
-            return False
+            return self._playing and not self._closing  # device lost: waiting for it
         if not client.alive():
             return self._playing and not self._closing  # being restored by the watchdog
         st = client.poll()

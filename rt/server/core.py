@@ -226,6 +226,16 @@ class AudioCore:
         return self._playing
 
     @property
+    def callbacks(self) -> int:
+        """Audio callbacks so far (it advances every block while the stream runs, playing or
+        not; a stalled count means the device is gone)."""
+        return int(self._buf[P.H_CALLS])
+
+    @property
+    def stream_open(self) -> bool:
+        return self._stream is not None
+
+    @property
     def rendering(self) -> bool:
         """True while the render thread advances the synth (playing, or fading out)."""
         return self._rendering

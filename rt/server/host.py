@@ -39,6 +39,9 @@ from atomsynth.rt.server.core import AudioCore
 POLL_S = 0.002
 """Control-thread poll period (an edit waits at most this long before the render thread sees
 it)."""
+DEVICE_LOST_S = 0.5
+"""No audio callback for this long while the stream is open: the device (or the JACK server)
+is gone; every client gets a notice starting with ``device lost``."""
 STATUS_EVERY_S = 0.02
 """Status records per client: one every 20 ms."""
 
@@ -90,6 +93,7 @@ class AudioServer:
         self.bad_messages = 0
         self.capture = None
         self.next_pid_check = 0.0
+        self.last_calls, self.last_calls_at, self.device_lost = -1, time.monotonic(), False
 
     # ------------------------------------------------------------------ core lifetime
     def _core_fits(self, aset: AtomSet) -> bool:
@@ -266,6 +270,21 @@ class AudioServer:
             return f"command {op} is unknown"
         return None
 
+    def _watch_device(self, now: float) -> None:
+        core = self.core
+        if core is None or not core.stream_open or self.device_lost:
+            self.last_calls_at = now
+            return
+        calls = core.callbacks
+        if calls != self.last_calls:
+            self.last_calls, self.last_calls_at = calls, now
+        elif now - self.last_calls_at > DEVICE_LOST_S:
+            self.device_lost = True
+            msg = (f"device lost: no audio callback for {now - self.last_calls_at:.1f} s on "
+                   f"device {core.device_index} (unplugged, or the JACK server stopped)")
+            self.seg.server["problem"] = Q.put_text(256, msg)
+            self.broadcast(Q.EV_NOTICE, msg)
+
     def _track_plugins(self, change: dict[str, Any]) -> None:
         """Keep the plugin path of every insert, and name the plugin this change touches in
         the server record (``last_plugin``): if the server dies now, that plugin is the
@@ -326,7 +345,7 @@ class AudioServer:
         levels = st["levels_db"][: Q.MAX_LEVELS]
         rec["n_levels"] = len(levels)
         rec["levels_db"][: len(levels)] = levels
-        rec["device_ok"] = 1
+        rec["device_ok"] = 0 if self.device_lost else 1
 
     def broadcast(self, kind: int, message: str) -> None:
         """An event to every attached client (e.g. a lost device)."""
@@ -407,6 +426,8 @@ class AudioServer:
             attached = self._service_slots(now, publish)
             if self.osc is not None:
                 self.osc.poll()
+            if publish:
+                self._watch_device(now)
             self.seg.heartbeat[0] += 1
             if attached:
                 self.unused_since = now
