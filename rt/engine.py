@@ -295,6 +295,12 @@ class Engine:
             self._client = None
             if suspect and suspect not in self.skipped_plugins:
                 self.skipped_plugins.append(suspect)
+                # this process's copy of the chain drops it too (a unity gain holds its place)
+                from atomsynth.rt.server import effects_spec
+
+                self.effects.local = effects_spec.build(
+                    effects_spec.describe(self.effects.local), sample_rate=self.sample_rate,
+                    channels=self.channels, skip_plugins=frozenset(self.skipped_plugins))
             msg = (f"the audio server (pid {info.get('pid')}) died ({how}); "
                    + (f"the active plugin was {suspect}: restarted without it"
                       if suspect else "no plugin was active: restarted")

@@ -98,3 +98,72 @@ def test_kill_9_is_noticed_within_1s_and_state_restored(jack):
         assert st["ring_misses"] == 0 and st["server_alive"]
     finally:
         eng.close()
+
+
+def test_plugin_that_aborts_is_named_and_left_out_of_the_new_server(jack, tmp_path_factory):
+    from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
+
+    if dpf_missing_reason() is not None:
+        pytest.skip(dpf_missing_reason())
+    crash = build_test_gain_plugin(tmp_path_factory.mktemp("dpf"), crash=True)
+    eng = Engine(_set(), device=find_jack_device("output"), ahead_blocks=8)
+    lost: list[str] = []
+    eng.on_server_lost = lost.append
+    eng.start()
+    try:
+        assert eng.effects.add_effect("gain", gain_db=-3.0) == 0
+        idx = eng.effects.load_plugin(crash)
+        assert idx == 1
+        eng.set_macro("decay", 0.8)
+        eng.set_group(2, mute=True)
+        eng.effects.set_param(idx, "gain_db", 3.0)  # below the crash threshold: fine
+        eng.play()
+        assert _wait(lambda: eng.position_s > 1.0, 10.0)
+        eng.sync()
+        assert str(crash) in eng.client.server_info()["plugins"]
+        old_pid = eng.client.pid
+        t0 = time.monotonic()
+        eng.effects.set_param(idx, "gain_db", 9.0)  # the plugin calls abort()
+        assert _wait(lambda: eng.recoveries, 15.0), "no recovery"
+        rec = eng.recoveries[0]
+        print(f"\nplugin abort: noticed after {(rec['detected_at'] - t0) * 1000:.0f} ms "
+              f"(from the edit), playing again after {rec['restored_at'] - t0:.2f} s; "
+              f"{rec['message']}")
+        assert rec["detected_at"] - t0 < 1.0
+        assert rec["suspect"] == str(crash)
+        assert lost and str(crash) in lost[0] and "killed by signal 6" in lost[0]
+        assert eng.client.pid != old_pid and eng.client.alive()
+        assert eng.skipped_plugins == [str(crash)]
+        info = eng.client.server_info()
+        assert info["plugins"] == ""  # the new server runs without it
+        assert _wait(lambda: eng.stats().get("position_s", 0) > 1.0, 10.0)
+        assert eng.playing
+        # the rest of the chain and the controls are back; the client's own chain holds a
+        # unity gain in the plugin's place, so the indices of the inserts stay the same
+        assert [ins.kind for ins in eng.effects.inserts] == ["gain", "gain"]
+        assert eng.effects.parameters(0)["gain_db"] == pytest.approx(-3.0)
+        assert eng.effects.parameters(1)["gain_db"] == 0.0
+        assert eng._macros == {"decay": 0.8} and eng._groups == {2: {"mute": True}}
+    finally:
+        eng.close()
+
+
+def test_effects_spec_round_trip_keeps_builtin_effects_and_plugins(tmp_path_factory):
+    """The chain crosses to the server as data: building it again gives the same inserts and
+    parameter values, and the same output for the same input."""
+    from atomsynth.rt.effects import EffectsBridge
+    from atomsynth.rt.server import effects_spec
+    from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
+
+    b = EffectsBridge(sample_rate=48000, channels=2)
+    b.add_effect("gain", gain_db=-3.0)
+    b.add_effect("lowpass", cutoff_frequency_hz=2000.0)
+    if dpf_missing_reason() is None:
+        b.load_plugin(build_test_gain_plugin(tmp_path_factory.mktemp("dpf")),
+                      params={"gain_db": -6.0})
+    spec = effects_spec.describe(b)
+    n = effects_spec.build(spec, sample_rate=48000, channels=2)
+    assert n.errors == []
+    assert effects_spec.describe(n) == spec
+    x = np.random.default_rng(0).standard_normal((1, 2, 4096)) * 0.1
+    assert np.abs(n.process(x) - b.process(x)).max() <= 1e-6

@@ -26,11 +26,18 @@ def describe(bridge: EffectsBridge) -> dict[str, Any]:
                    for k in getattr(proc, "parameters", {})}
             inserts.append({"kind": "plugin", "path": ins.path, "raw": raw})
         else:
+            cls = type(ins.processor)
             params = {k: v for k, v in bridge.parameters(i).items()
-                      if isinstance(v, (int, float, bool))}
+                      if isinstance(v, (int, float, bool)) and _settable(cls, k)}
             inserts.append({"kind": ins.kind, "params": params})
     return {"rooms": [r.name for r in bridge.rooms], "room_files": dict(bridge.room_files),
             "inserts": inserts}
+
+
+def _settable(cls: type, name: str) -> bool:
+    """False for read-only properties (pedalboard's ``is_effect``, ``is_instrument``)."""
+    attr = getattr(cls, name, None)
+    return not isinstance(attr, property) or attr.fset is not None
 
 
 def build(spec: dict[str, Any], *, sample_rate: int, channels: int,
