@@ -58,6 +58,9 @@ class EngineBridge:
         self.engine = None
         self.problem: str | None = None
         self.has_output = False
+        self.notices: list[str] = []
+        """Messages of the audio server's watchdog (a crashed plugin named, a lost device,
+        playback restored), newest last; the window shows and clears them."""
 
     # -- lifetime -------------------------------------------------------------------------
     def open(self, atom_set: AtomSet, settings: MixSettings | None = None) -> str | None:
@@ -75,6 +78,7 @@ class EngineBridge:
                 # a client of an audio server process (docs/server.md), at the device's rate
                 eng = mod.Engine(atom_set, device=self.device, output=True, sample_rate=None,
                                  block_size=self.block_size)
+                eng.on_server_lost = self.notices.append  # from the engine's watchdog
                 eng.start()
                 self.engine, self.has_output = eng, True
             except (AudioDeviceError, OSError, RuntimeError) as exc:
