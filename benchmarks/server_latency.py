@@ -48,7 +48,7 @@ def main() -> int:
           f"{os.getloadavg()[0]:.2f}; command: python3 benchmarks/server_latency.py "
           f"--edits {args.edits} --block {args.block} --ahead {args.ahead} "
           f"--period {args.period}")
-    seconds = 2.0 + 0.35 * args.edits + 1.0
+    seconds = 2.0 + 0.35 * args.edits + 2.0
     # a sustained tone, plus a short noisy strike at the start that makes the alignment of the
     # recording with the offline render unambiguous
     tone = AtomSet(sample_rate=SR, channels=2, duration_s=seconds, resonant=ResonantAtoms(
@@ -77,7 +77,7 @@ def main() -> int:
             n0 = int(rec.hdr[1]) // 2
             eng.set_macro("master_gain_db", -6.0 if k % 2 == 0 else 0.0)
             marks.append(n0)
-        time.sleep(0.5)
+        time.sleep(1.0)
         stats = eng.stats()
         rec.close()
         eng.close()
@@ -99,6 +99,8 @@ def main() -> int:
         idx = np.flatnonzero(np.isfinite(seg) & (np.abs(seg - prev) > 1e-3 * prev))
         if idx.size:
             lat_ms.append(1000.0 * idx[0] / SR)
+        else:
+            print(f"edit {k} at frame {n0}: no change found within 250 ms", flush=True)
     lat = np.array(lat_ms)
     bound = 1000.0 * (args.block / SR + stats["latency_s"])
     print(f"edits heard: {lat.size} of {len(marks)}; ring misses {stats['ring_misses']}, "

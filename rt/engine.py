@@ -486,6 +486,7 @@ class Engine:
         out["edits_refused"] = int(out["edits_refused"]) + client.refused
         out.update(sample_rate=self.sample_rate, block_size=self.block_size,
                    render_priority=info.get("render_priority", "not started"),
+                   control_priority=info.get("control_priority", ""),
                    gc_mode=info.get("gc_mode", ""), server_pid=info.get("pid", 0),
                    server_alive=client.alive(), server_errors=list(client.errors[-5:]))
         return out

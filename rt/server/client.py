@@ -382,6 +382,7 @@ class ServerClient:
                 "latency_s": float(srv["latency_s"]), "osc_port": int(srv["osc_port"]),
                 "osc_messages": int(srv["osc_messages"]), "osc_bad": int(srv["osc_bad"]),
                 "render_priority": Q.text(srv["render_priority"]),
+                "control_priority": Q.text(srv["control_priority"]),
                 "gc_mode": Q.text(srv["gc_mode"]), "plugins": Q.text(srv["plugins"]),
                 "last_plugin": Q.text(srv["last_plugin"]),
                 "problem": Q.text(srv["problem"])}

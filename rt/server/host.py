@@ -415,7 +415,6 @@ class AudioServer:
         """Serve until a client asks for shutdown (or, with ``exit_when_unused``, until the
         last client has gone)."""
         self.seg.server["state"] = Q.S_READY
-        self.seg.server["gc_mode"] = b"automatic (nothing playing yet)"
         next_status = time.monotonic()
         idle_collect = time.monotonic()
         while self.running:
@@ -456,6 +455,23 @@ class AudioServer:
             pass
 
 
+CONTROL_RT_PRIORITY = 10
+"""SCHED_FIFO priority of the control thread, under the render thread's (20): the control
+thread holds the GIL while it handles a command, and a normal-priority holder that the kernel
+descheduled in favour of other processes would keep the real-time render thread waiting for
+the GIL (priority inversion). It sleeps between polls, so it takes little time."""
+
+
+def raise_control_priority() -> str:
+    """Ask for SCHED_FIFO :data:`CONTROL_RT_PRIORITY` for the calling (control) thread;
+    returns what was granted."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(CONTROL_RT_PRIORITY))
+        return f"SCHED_FIFO {CONTROL_RT_PRIORITY}"
+    except (AttributeError, OSError):
+        return "normal"
+
+
 def warm_up() -> None:
     """Import and compile everything playback needs before the first client arrives."""
     from atomsynth.rt import synth_kernels as K
@@ -472,6 +488,8 @@ def serve(options: ServerOptions, *, atoms_path: str | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
     server = AudioServer(options)
+    server.seg.server["gc_mode"] = b"automatic (nothing playing yet)"
+    server.seg.server["control_priority"] = Q.put_text(48, raise_control_priority())
     try:
         warm_up()
         if options.osc_port is not None:

@@ -72,7 +72,8 @@ SERVER_DTYPE = np.dtype([
     ("heartbeat", "<i8"), ("n_slots", "<i8"), ("sample_rate", "<i8"), ("block_size", "<i8"),
     ("channels", "<i8"), ("device_index", "<i8"), ("osc_port", "<i8"),
     ("osc_messages", "<i8"), ("osc_bad", "<i8"), ("latency_s", "<f8"),
-    ("render_priority", "S48"), ("gc_mode", "S48"), ("device_name", "S96"),
+    ("render_priority", "S48"), ("control_priority", "S48"), ("gc_mode", "S48"),
+    ("device_name", "S96"),
     ("plugins", "S256"), ("last_plugin", "S256"), ("problem", "S256"),
 ])
 SLOT_DTYPE = np.dtype([("state", "<i8"), ("pid", "<i8"), ("attached", "<i8"), ("pad", "<i8")])
