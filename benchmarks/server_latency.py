@@ -87,8 +87,9 @@ def main() -> int:
     lag = find_lag(cap[: 2 * SR], ref[: SR // 2])
     assert np.abs(cap[lag : lag + SR // 2] - ref[: SR // 2]).max() < 1e-6, "not aligned"
     n = min(len(cap) - lag, len(ref))
+    print(f"recording {len(cap)} frames, aligned at {lag}; {n} frames compared")
     c, r = cap[lag : lag + n, 0], ref[:n, 0]
-    good = np.abs(r) > 0.3 * np.abs(r).max()
+    good = np.abs(r) > 0.2 * np.abs(r[SR:]).max()  # the tone's peaks (after the strike)
     ratio = np.full(n, np.nan)
     ratio[good] = c[good] / r[good]
     lat_ms = []
