@@ -68,7 +68,7 @@ class ServerClient:
         while shm is None:
             try:
                 shm = Q.attach_shared(Q.segment_name(name))
-            except FileNotFoundError:
+            except (FileNotFoundError, ValueError):  # ValueError: created, not yet sized
                 if process is not None and process.poll() is not None:
                     raise ServerGone(f"the audio server {name!r} exited with code "
                                      f"{process.returncode} before it was ready") from None
