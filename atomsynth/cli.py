@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "presets": ("atomsynth.commands.presets", "list the resonance presets or apply one"),
     "examples": ("atomsynth.commands.examples", "list or rebuild the bundled example atom sets"),
     "play": ("atomsynth.commands.play", "play an atom file in real time (live status line)"),
+    "serve": ("atomsynth.commands.serve",
+              "the audio server: plays atom sets for the app, play, the Python API and OSC"),
     "rooms": ("atomsynth.commands.rooms",
               "list room impulse responses or rebuild the bundled ones"),
     "atomize": ("atomsynth.commands.atomize",

@@ -1,10 +1,13 @@
 """The app's link to the real-time engine (:mod:`atomsynth.rt.engine`).
 
-The bridge owns at most one :class:`Engine`. It never fakes playback: when no audio device
-can be opened, ``engine`` is an output-less engine (edits and renders work, transport does not
-advance) or ``None``, and :attr:`problem` says why in words the window shows. All engine
-setters return immediately (the engine queues them), so calling them from the GUI thread
-never blocks audio.
+The bridge owns at most one :class:`Engine`; with audio output that engine is a client of an
+audio server process (``atomsynth serve``, started with ``subprocess``, never forked from this
+Qt process), so nothing the app does (drawing, garbage collection, a fit) can make it miss a
+block. It never fakes playback: when no audio device can be
+opened, ``engine`` is an output-less engine (edits and
+renders work, transport does not advance) or ``None``, and :attr:`problem` says why in words
+the window shows. All engine setters return immediately (the engine queues them), so calling
+them from the GUI thread never blocks audio.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class EngineBridge:
         self.engine = None
         self.problem: str | None = None
         self.has_output = False
+        self.notices: list[str] = []
+        """Messages of the audio server's watchdog (a crashed plugin named, a lost device,
+        playback restored), newest last; the window shows and clears them."""
 
     # -- lifetime -------------------------------------------------------------------------
     def open(self, atom_set: AtomSet, settings: MixSettings | None = None) -> str | None:
@@ -52,7 +58,10 @@ class EngineBridge:
         kwargs = dict(sample_rate=atom_set.sample_rate, block_size=self.block_size)
         if self.output:
             try:
-                eng = engine_mod.Engine(atom_set, device=self.device, output=True, **kwargs)
+                # a client of an audio server process (docs/server.md), at the device's rate
+                eng = engine_mod.Engine(atom_set, device=self.device, output=True, sample_rate=None,
+                                 block_size=self.block_size)
+                eng.on_server_lost = self.notices.append  # from the engine's watchdog
                 eng.start()
                 self.engine, self.has_output = eng, True
             except (AudioDeviceError, OSError, RuntimeError) as exc:

@@ -296,6 +296,12 @@ class EffectsBridge:
 
         self._pending.append(remove)
 
+    @property
+    def chain(self) -> tuple[Insert, ...]:
+        """The inserts as the control thread sees them (as they will be once the queue has
+        run); the render thread's list is :attr:`inserts`."""
+        return tuple(self._chain)
+
     def parameters(self, index: int) -> dict[str, Any]:
         """The named parameters of insert ``index`` and their current values."""
         return _processor_parameters(self._insert(index).processor)

@@ -1,17 +1,15 @@
-"""The real-time engine: streaming synth + pedalboard bridge + sounddevice output stream.
+"""The public real-time API: :class:`Engine` plays an atom set and takes live edits.
 
-Threads:
+With an output device, an ``Engine`` is a client of the audio server (``atomsynth serve``, see
+``docs/server.md``): :meth:`Engine.start` starts a server process of its own (or, with
+``server="NAME"``, attaches to one already running), sends the atom set as ``.atoms`` bytes
+and then forwards every edit and transport command through the server's shared-memory command
+ring; :meth:`Engine.stats` reads the status records the server publishes. Nothing this process
+does (drawing, garbage collection, a fit) can make the server miss a block. The setters still
+validate their arguments here, at once, and return without waiting.
 
-* the caller (GUI, terminal): setters validate their arguments and push the edit on a
-  bounded queue (``collections.deque``; appends and pops are atomic, no lock) and return;
-* the render-ahead thread: drains the queue, renders blocks (Numba kernels release the GIL)
-  through the effects bridge into a ring of ``ahead_blocks`` float32 blocks, and measures its
-  CPU load per block;
-* the PortAudio callback: a Numba ``cfunc`` (:mod:`atomsynth.rt.pa_stream`) that copies the
-  next ready block into the output buffer without taking the GIL (no Python, no allocation,
-  no lock), or writes silence and counts a miss when none is ready. A garbage collection or a
-  busy GUI thread therefore cannot stall the audio; they can only delay the render thread,
-  which the ring of ``ahead_blocks`` absorbs.
+Without an output device (``output=False``) no server is needed: the engine renders in this
+process (:class:`~atomsynth.rt.server.core.AudioCore`), for offline renders and edits.
 
 Usage::
 
@@ -25,82 +23,34 @@ Usage::
 from __future__ import annotations
 
 import gc
-import os
-import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from atomsynth.rt import pa_stream as P
-from atomsynth.rt import synth_kernels as K
-from atomsynth.rt.atoms import AtomSet, ResonantAtoms
+
+from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.effects import EffectsBridge
-from atomsynth.rt.errors import AudioDeviceError, ParameterError
+from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.progress import Progress
 from atomsynth.rt.replay import Controls, render_through, render_with_controls
+from atomsynth.rt.server.core import AudioCore
+from atomsynth.rt.server.devices import list_output_devices, resolve_output_device
+from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
 
-RENDER_RT_PRIORITY = 20
-"""SCHED_FIFO priority asked for the render-ahead thread (JACK's own clients use ~70)."""
-
-MAX_EDITS = 4096
-"""Capacity of the edit queue; further edits are refused (counted in ``stats()``)."""
+WATCH_S = 0.05
+"""How often the engine checks that its server process is alive (a dead one is noticed and
+replaced within this period plus the restart)."""
 
 
-def list_output_devices() -> list[dict[str, Any]]:
-    """Every PortAudio device with output channels: name, index, host API, channels."""
-    try:
-        import sounddevice as sd
-    except (ImportError, OSError) as exc:
-        raise AudioDeviceError(f"sounddevice / PortAudio is not available ({exc})") from None
-    out = []
-    for i, dev in enumerate(sd.query_devices()):
-        if dev["max_output_channels"] > 0:
-            out.append({
-                "name": dev["name"], "index": i,
-                "hostapi": sd.query_hostapis(dev["hostapi"])["name"],
-                "channels": int(dev["max_output_channels"]),
-                "default_samplerate": float(dev["default_samplerate"]),
-            })
-    return out
-
-
-def _device_list_text(devices: list[dict[str, Any]]) -> str:
-    if not devices:
-        return "no output devices are available"
-    return "available output devices: " + "; ".join(
-        f"[{d['index']}] {d['name']} ({d['hostapi']}, {d['channels']} ch)" for d in devices)
-
-
-def resolve_output_device(device: int | str | None) -> int:
-    """The PortAudio index of ``device`` (None: the default output; int; name substring)."""
-    devices = list_output_devices()
-    if not devices:
-        raise AudioDeviceError("no audio output device found; " + _device_list_text(devices))
-    if device is None:
-        import sounddevice as sd
-
-        default = sd.default.device[1] if isinstance(sd.default.device, Sequence) else None
-        if default is not None and default >= 0 and any(d["index"] == default for d in devices):
-            return int(default)
-        return int(devices[0]["index"])
-    if isinstance(device, (int, np.integer)) or (isinstance(device, str) and device.isdigit()):
-        idx = int(device)
-        if any(d["index"] == idx for d in devices):
-            return idx
-        raise AudioDeviceError(f"device = {device!r} is not an output device; "
-                               + _device_list_text(devices))
-    if isinstance(device, str):
-        want = device.lower()
-        for d in devices:
-            if want in d["name"].lower() or want == d["hostapi"].lower():
-                return int(d["index"])
-        raise AudioDeviceError(f"no output device matches {device!r}; "
-                               + _device_list_text(devices))
-    raise AudioDeviceError(f"device = {device!r} must be None, an index or a name")
+def device_rate(device_index: int) -> int:
+    """The default sample rate of output device ``device_index`` (JACK: the server's rate)."""
+    for d in list_output_devices():
+        if d["index"] == device_index:
+            return int(round(d["default_samplerate"]))
+    return 48000
 
 
 class Engine:
@@ -109,8 +59,10 @@ class Engine:
     Parameters
     ----------
     atom_set : AtomSet
-    sample_rate : int
-        Output rate in Hz. Sets with MDCT atoms need their native rate.
+    sample_rate : int or None
+        Output rate in Hz. None: the output device's own rate for sets of resonant atoms
+        (they are continuous in time and render at any rate), the set's rate for sets with
+        MDCT atoms (they need their native rate).
     block_size : int
         Frames per block, 16 to 8192 (the PortAudio block size and the render block).
     device : int, str or None
@@ -118,20 +70,43 @@ class Engine:
     latency : str or float
         PortAudio latency ("low", "high" or seconds).
     output : bool
-        False: no audio device at all; rendering only through :meth:`render_offline`.
+        False: no audio device and no server; rendering only through :meth:`render_offline`.
     ahead_blocks : int
-        Blocks rendered ahead of the callback (the ring's size).
+        Blocks the server renders ahead of the audio callback.
     effects : EffectsBridge, optional
-        The room / insert chain; default: rooms of the set's ``room_names``.
+        The room / insert chain; default: rooms of the set's ``room_names``. It is described
+        to the server as data (rooms, effects, plugin paths and parameter values).
     freeze_gc : bool
-        ``gc.freeze()`` when the stream starts, so full garbage collections by other threads
-        stay short (they hold the GIL the render thread needs).
+        ``gc.freeze()`` in this process at start, so that its later full collections scan only
+        new objects (the server process always freezes and disables its own collector while
+        playing; this only makes the client's collections shorter).
+    server : str, optional
+        Attach to the running server of this name instead of starting one.
     """
 
-    def __init__(self, atom_set: AtomSet, *, sample_rate: int = 48000, block_size: int = 256,
+    def __init__(self, atom_set: AtomSet, *, sample_rate: int | None = 48000, block_size: int = 256,
                  device: int | str | None = None, latency: str | float = "low",
                  output: bool = True, ahead_blocks: int = 4,
-                 effects: EffectsBridge | None = None, freeze_gc: bool = True) -> None:
+                 effects: EffectsBridge | None = None, freeze_gc: bool = True,
+                 server: str | None = None) -> None:
+        self.output = bool(output)
+        self._local: AudioCore | None = None
+        device_index = None
+        if self.output and not server:
+            device_index = resolve_output_device(device)
+        if sample_rate is None:
+            sample_rate = device_rate(device_index) if (
+                device_index is not None and len(atom_set.mdct) == 0) else atom_set.sample_rate
+        if not self.output:
+            self._local = AudioCore(atom_set, sample_rate=sample_rate, block_size=block_size,
+                                    output=False, ahead_blocks=ahead_blocks, effects=effects,
+                                    freeze_gc=freeze_gc)
+            self._synth = self._local._synth
+            self.sample_rate, self.block_size = self._local.sample_rate, self._local.block_size
+            self.channels, self.atom_set = self._local.channels, atom_set
+            self.latency, self.device_index = latency, None
+            self.effects = self._local.effects
+            return
         if not isinstance(block_size, (int, np.integer)) or not 16 <= block_size <= 8192:
             raise ParameterError(f"block_size = {block_size!r} is out of range; allowed "
                                  "[16, 8192]")
@@ -139,44 +114,36 @@ class Engine:
             raise ParameterError(f"ahead_blocks = {ahead_blocks!r} is out of range; allowed "
                                  "[1, 64]")
         self.block_size = int(block_size)
-        self.freeze_gc = bool(freeze_gc)
-        self.max_batch = max(1, int(ahead_blocks) // 2)
+        self.ahead_blocks = int(ahead_blocks)
         self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192)
         self.sample_rate = self._synth.sample_rate
         self.channels = atom_set.channels
         self.atom_set = atom_set
-        self.output = bool(output)
         self.latency = latency
-        self.device_index: int | None = resolve_output_device(device) if self.output else None
-        self.effects = effects if effects is not None else EffectsBridge(
+        self.freeze_gc = bool(freeze_gc)
+        self.server_name = server
+        self.device_index: int | None = device_index
+        local_fx = effects if effects is not None else EffectsBridge(
             sample_rate=self.sample_rate, channels=self.channels,
             room_names=atom_set.room_names)
-        # edits and controls to replay for offline renders
-        self._edits: deque = deque()
-        self.controls = Controls()
-        self.edits_refused = 0
-        # transport
-        self._playing = False
-        self._rendering = False  # the render thread advances the synth
+        self.effects = RemoteEffects(local_fx, self._send_effects)
+        self.controls = Controls()  # replayed on a new server and by offline renders
         self._loop: tuple[float, float] | None = None
+        self._client = None
+        self._playing = False
+        self._transport_seq = 0
         self._position_s = 0.0
-        # ring of ready blocks, shared with the C callback
-        n = int(ahead_blocks)
-        self._depth = n
-        self._buf = P.make_ring(n, self.block_size, self.channels)
-        self._ring = self._buf[P.HDR:].reshape(n, self.block_size, self.channels)
-        self._ring_pos = np.zeros(n)
-        self._ring_level = np.zeros((n, self.channels))
-        self._w = 0
-        self._cb_load_peak = 0.0
-        self._load = 0.0
-        self._load_peak = 0.0
-        self._atoms_playing = 0
-        self._stream = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._started = False
-        self._switch = None
+        self._seek_seq = 0
+        self._lock = threading.RLock()
+        self._closing = True
+        self._watchdog: threading.Thread | None = None
+        self.skipped_plugins: list[str] = []
+        self.recoveries: list[dict[str, Any]] = []
+        self.device_events: list[dict[str, Any]] = []
+        self.problem: str | None = None
+        self.on_server_lost: Callable[[str], None] | None = None
+        """Called (from the watchdog thread) with a message when the server died and was
+        restarted with the engine's state."""
 
     # ------------------------------------------------------------------ lifetime
     def __enter__(self) -> Engine:
@@ -186,53 +153,181 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def client(self):
+        """The :class:`~atomsynth.rt.server.client.ServerClient` (None before start)."""
+        return self._client
+
     def warm(self) -> None:
-        """Compile / load every Numba kernel, run one block of a throwaway synth, and run the
-        effects once (JUCE's convolution prepares itself on its first block: several blocks'
-        worth of time that must not fall into playback)."""
-        K.warm_kernels()
-        if self.effects.active:
-            silent = np.zeros((1 + self._synth.n_rooms, self.channels, self.block_size))
-            self.effects.process(silent)
-            self.effects.reset()
-        tiny = AtomSet(sample_rate=self.sample_rate, channels=self.channels,
-                       resonant=ResonantAtoms(onset_s=[0.0, 0.001], t60_s=0.01, room=-1),
-                       duration_s=0.01)
-        s = StreamingSynth(tiny, sample_rate=self.sample_rate, max_block=8192,
-                           n_rooms=self._synth.n_rooms)
-        s.set_macro("pitch", 1.01)
-        s.render(self.block_size)
-        s.render(3)
+        """Compile the kernels here (output-less engines; a server warms its own)."""
+        if self._local is not None:
+            self._local.warm()
 
     def start(self) -> None:
-        """Warm the kernels, start the render-ahead thread and open the output stream."""
-        if self._started:
+        """Start (or attach to) the audio server, send the set, the effects and every control
+        set so far, and wait until the stream is open (transport paused)."""
+        if self._local is not None:
+            self._local.start()
             return
-        self.warm()
+        if self._client is not None:
+            return
+        with self._lock:
+            self._client = self._connect_and_restore()
         if self.freeze_gc:
-            # Everything alive now (modules, kernels, the set) leaves the collector's view, so
-            # a later full collection scans only new objects: short GIL pauses.
             gc.collect()
             gc.freeze()
-        self._started = True
-        if not self.output:
-            return
-        self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._switch, 0.0005))
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._render_loop, name="atomsynth-render",
-                                        daemon=True)
-        self._thread.start()
+        if not self.server_name:
+            self._closing = False
+            self._watchdog = threading.Thread(target=self._watch, name="atomsynth-watchdog",
+                                              daemon=True)
+            self._watchdog.start()
+
+    def _connect_and_restore(self, *, position_s: float = 0.0, playing: bool = False):
+        """A client of a new (or the named) server that holds this engine's whole state: set,
+        effects, macros, mixer, per-atom edits, loop, position and transport."""
+        from atomsynth.rt.atomfile import to_bytes
+        from atomsynth.rt.server import effects_spec
+        from atomsynth.rt.server.client import ServerClient
+
+        if self.server_name:
+            client = ServerClient.connect(self.server_name)
+        else:
+            client = ServerClient.spawn(sample_rate=self.sample_rate,
+                                        block_size=self.block_size, device=self.device_index,
+                                        latency=self.latency, ahead_blocks=self.ahead_blocks,
+                                        skip_plugins=tuple(self.skipped_plugins))
         try:
-            self._stream = P.CallbackStream(self._buf, device=self.device_index,
-                                            sample_rate=self.sample_rate, latency=self.latency)
-            self._stream.start()
-        except Exception as exc:  # PortAudioError and friends
-            self._stop.set()
-            self._thread.join()
-            self._started = False
-            raise AudioDeviceError(f"cannot open output device {self.device_index}: {exc}; "
-                                   + _device_list_text(list_output_devices())) from None
+            client.effects_change({"op": "replace",
+                                   "spec": effects_spec.describe(self.effects.local)})
+            for name, v in self.controls.macros.items():
+                client.set_macro(name, v)
+            for g, kw in self.controls.groups.items():
+                client.set_group(g, **kw)
+            seq = client.load(to_bytes(self.atom_set))
+            for idx, kw in self.controls.atom_edits:
+                client.set_atoms(idx, **kw)
+            if self._loop is not None:
+                client.set_loop(*self._loop)
+            if position_s:
+                client.seek(position_s)
+            if playing:
+                self._transport_seq = client.play()
+            client.wait(seq, timeout_s=60.0)
+            info = client.server_info()
+            self.device_index = info["device_index"]
+            if info["sample_rate"] != self.sample_rate:  # an existing server's rate
+                self._adopt_rate(info["sample_rate"])
+        except BaseException:
+            client.close(shutdown=not self.server_name)
+            raise
+        return client
+
+    # ------------------------------------------------------------------ recovery
+    def _watch(self) -> None:
+        """Notice a dead server within :data:`WATCH_S` and restore everything on a new one."""
+        seen = 0
+        while not self._closing:
+            time.sleep(WATCH_S)
+            client = self._client
+            if client is None or self._closing:
+                continue
+            try:
+                if not client.alive():
+                    self._recover(client)
+                    seen = 0
+                    continue
+                client.poll()
+                notices = client.notices
+                lost = [n for n in notices[seen:] if n.startswith("device lost")]
+                seen = len(notices)
+                if lost:
+                    self._device_lost(client, lost[0])
+                    seen = 0
+            except Exception as exc:  # noqa: BLE001 - reported; the app stays up
+                self.problem = f"the audio server could not be restarted: {exc}"
+                self._notify(self.problem)
+                return
+
+    def _device_lost(self, client, message: str) -> None:
+        """The device went away: tell the listener, stop that server (within a second, even
+        if its stream hangs) and start a new one every second until the device is back."""
+        t0 = time.monotonic()
+        st = client.poll()
+        playing = bool(st.get("playing")) if st else self._playing
+        position = float(st.get("position_s", self._position_s)) if st else self._position_s
+        self.problem = message
+        self._notify(message)
+        with self._lock:
+            self._client = None
+            self._playing = playing
+            self._position_s = position
+        client.close(shutdown=True, timeout_s=1.0)
+        self.device_events.append({"lost": message, "detected_at": t0})
+        while not self._closing:
+            try:
+                with self._lock:
+                    if self._closing:
+                        return
+                    self._client = self._connect_and_restore(position_s=position,
+                                                             playing=playing)
+                break
+            except AtomsynthError:
+                time.sleep(1.0)
+        if self._client is not None:
+            back = f"audio device back: playback resumes at {position:.2f} s"
+            self.device_events[-1]["back_at"] = time.monotonic()
+            self.problem = None
+            self._notify(back)
+
+    def _recover(self, dead) -> None:
+        t0 = time.monotonic()
+        info = dead.server_info()
+        st = dead.poll()
+        code = dead.process.returncode if dead.process is not None else None
+        how = (f"killed by signal {-code}" if code is not None and code < 0
+               else f"exit code {code}")
+        suspect = info.get("last_plugin") or ""
+        playing = (bool(st.get("playing")) if st and dead.status_seq >= self._transport_seq
+                   else self._playing)
+        position = float(st.get("position_s", self._position_s)) if st else self._position_s
+        with self._lock:
+            dead.close()
+            self._client = None
+            if suspect and suspect not in self.skipped_plugins:
+                self.skipped_plugins.append(suspect)
+                # this process's copy of the chain drops it too (a unity gain holds its place)
+                from atomsynth.rt.server import effects_spec
+
+                self.effects.local = effects_spec.build(
+                    effects_spec.describe(self.effects.local), sample_rate=self.sample_rate,
+                    channels=self.channels, skip_plugins=frozenset(self.skipped_plugins))
+            msg = (f"the audio server (pid {info.get('pid')}) died ({how}); "
+                   + (f"the active plugin was {suspect}: restarted without it"
+                      if suspect else "no plugin was active: restarted")
+                   + f"; playback restored at {position:.2f} s")
+            self._client = self._connect_and_restore(position_s=position, playing=playing)
+            self._playing = playing
+        self.recoveries.append({"message": msg, "detected_at": t0,
+                                "restored_at": time.monotonic(), "suspect": suspect})
+        self.problem = msg
+        self._notify(msg)
+
+    def _notify(self, message: str) -> None:
+        cb = self.on_server_lost
+        if cb is not None:
+            try:
+                cb(message)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop recovery
+                pass
+
+    def _adopt_rate(self, sample_rate: int) -> None:
+        from atomsynth.rt.server import effects_spec
+
+        self.sample_rate = int(sample_rate)
+        self._synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192)
+        self.effects.local = effects_spec.build(effects_spec.describe(self.effects.local),
+                                                sample_rate=self.sample_rate,
+                                                channels=self.channels)
 
     def stop(self) -> None:
         """Stop the transport (fade out) and return to the start."""
@@ -240,220 +335,200 @@ class Engine:
         self.seek(0.0)
 
     def close(self) -> None:
-        """Close the stream and the render thread."""
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join(timeout=5.0)
-            self._thread = None
-        if self._switch is not None:
-            sys.setswitchinterval(self._switch)
-            self._switch = None
-        self._started = False
+        """Detach from the server (stopping it if this engine started it); returns within
+        about a second even when the server or the device hangs."""
+        if self._local is not None:
+            self._local.close()
+            return
+        self._closing = True
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=1.0)
+            self._watchdog = None
+        with self._lock:
+            if self._client is not None:
+                client, self._client = self._client, None
+                self._final_stats = self._stats_from(client)
+                client.close(shutdown=not self.server_name, timeout_s=1.0)
+                self._playing = False
 
     # ------------------------------------------------------------------ transport
-    def _push(self, fn: Callable[[], None]) -> None:
-        if len(self._edits) >= MAX_EDITS:
-            self.edits_refused += 1
-            return
-        self._edits.append(fn)
-        if not self.output:
-            self._drain()
-
-    def _set_rendering(self, on: bool) -> None:
-        self._rendering = on
-        self._buf[P.H_RENDERING] = 1.0 if on else 0.0
+    def _send_effects(self, change: dict[str, Any]) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.effects_change(change)
 
     def play(self) -> None:
-        if not self._rendering:
-            self._buf[P.H_PRIMED] = 0.0
-        self._playing = True
-        self._set_rendering(True)
-        self._push(self._synth.prepare_gate(True))
+        if self._local is not None:
+            return self._local.play()
+        with self._lock:
+            self._playing = True
+            self._transport_seq = self._client.play() if self._client else 0
 
     def pause(self) -> None:
-        self._playing = False
-        self._push(self._synth.prepare_gate(False))
+        if self._local is not None:
+            return self._local.pause()
+        with self._lock:
+            self._playing = False
+            self._transport_seq = self._client.pause() if self._client else 0
 
     @property
     def playing(self) -> bool:
+        if self._local is not None:
+            return self._local.playing
+        client = self._client
+        if client is None:
+            return self._playing and not self._closing  # device lost: waiting for it
+        if not client.alive():
+            return self._playing and not self._closing  # being restored by the watchdog
+        st = client.poll()
+        if st and client.status_seq >= self._transport_seq:
+            return bool(st["playing"])
         return self._playing
 
     def seek(self, seconds: float) -> None:
-        fn = self._synth.prepare_seek(seconds)
-        self._position_s = float(seconds)
-        self._push(fn)
+        if self._local is not None:
+            return self._local.seek(seconds)
+        self._synth.prepare_seek(seconds)  # validates
+        with self._lock:
+            self._position_s = float(seconds)
+            self._seek_seq = self._client.seek(seconds) if self._client else 0
 
     def set_loop(self, start_s: float | None, end_s: float | None = None) -> None:
-        fn = self._synth.prepare_loop(start_s, end_s)
-        self._loop = None if start_s is None else (float(start_s), float(end_s))
-        self._push(fn)
+        if self._local is not None:
+            return self._local.set_loop(start_s, end_s)
+        self._synth.prepare_loop(start_s, end_s)
+        with self._lock:
+            self._loop = None if start_s is None else (float(start_s), float(end_s))
+            if self._client is not None:
+                self._client.set_loop(start_s, end_s)
 
     @property
     def position_s(self) -> float:
         """Score position of the block now playing (or where the transport rests), seconds."""
-        last = int(self._buf[P.H_LAST])
-        if self.output and self._rendering and last >= 0:
-            return float(self._ring_pos[last])
-        return self._position_s
-
-    @property
-    def n_rooms(self) -> int:
-        """Room buses of the engine's synthesizer (offline renders of its set use as many)."""
-        return self._synth.n_rooms
+        if self._local is not None:
+            return self._local.position_s
+        client = self._client
+        if client is None:
+            return self._position_s
+        st = client.poll()
+        if not st or client.status_seq < self._seek_seq:
+            return self._position_s
+        return float(st["position_s"])
 
     # ------------------------------------------------------------------ edits
+    # Each setter validates here, records the change (the state a restarted server gets)
+    # and sends it, under one lock, so that no edit falls between a dead server and its
+    # replacement.
     def set_atom_set(self, atom_set: AtomSet) -> None:
-        fn = self._synth.prepare_atom_set(atom_set)
-        self.atom_set = atom_set
-        self.controls.atom_edits.clear()
-        self._push(fn)
+        if self._local is not None:
+            self.atom_set = atom_set
+            return self._local.set_atom_set(atom_set)
+        self._synth.prepare_atom_set(atom_set)  # validates (rooms, channels, rate)
+        from atomsynth.rt.atomfile import to_bytes
+
+        with self._lock:
+            self.atom_set = atom_set
+            self.controls.atom_edits.clear()
+            if self._client is not None:
+                self._client.load(to_bytes(atom_set))
 
     def set_macro(self, name: str, value: float) -> None:
-        fn = self._synth.prepare_macro(name, value)
-        self.controls.macros[name] = float(value)
-        self._push(fn)
+        if self._local is not None:
+            return self._local.set_macro(name, value)
+        self._synth.prepare_macro(name, value)
+        with self._lock:
+            self.controls.macros[name] = float(value)
+            if self._client is not None:
+                self._client.set_macro(name, value)
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
                   room_send: float | None = None) -> None:
         kw = {k: v for k, v in dict(gain_db=gain_db, pan=pan, mute=mute, solo=solo,
                                     room_send=room_send).items() if v is not None}
-        fn = self._synth.prepare_group(group, **kw)
-        self.controls.groups.setdefault(int(group), {}).update(kw)
-        self._push(fn)
+        if self._local is not None:
+            return self._local.set_group(group, **kw)
+        self._synth.prepare_group(group, **kw)
+        with self._lock:
+            self.controls.groups.setdefault(int(group), {}).update(kw)
+            if self._client is not None:
+                self._client.set_group(int(group), **kw)
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
-        fn = self._synth.prepare_atoms(indices, **params)
-        self.controls.atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
-        self._push(fn)
+        if self._local is not None:
+            return self._local.set_atoms(indices, **params)
+        self._synth.prepare_atoms(indices, **params)
+        with self._lock:
+            self.controls.atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
+            if self._client is not None:
+                self._client.set_atoms(indices, **params)
 
-    # ------------------------------------------------------------------ render thread
-    def _drain(self) -> None:
-        synth = self._synth
-        while self._edits:
-            synth.schedule(self._edits.popleft())
-
-    def _render_one(self, nblocks: int = 1) -> None:
-        """Render ``nblocks`` blocks in one pass (fewer GIL hand-overs) into the ring."""
-        synth = self._synth
-        self._drain()
-        t0 = time.perf_counter()
-        B = self.block_size
-        pos = synth.position_s
-        step = B / self.sample_rate
-        buses = synth.render(B * nblocks)
-        mix = self.effects.process(buses) if self.effects.active else buses[0]
-        for k in range(nblocks):
-            slot = (self._w + k) % self._depth
-            part = mix[:, k * B : (k + 1) * B]
-            self._ring[slot] = part.T
-            self._ring_level[slot] = np.abs(part).max(axis=1)
-            self._ring_pos[slot] = pos + k * step
-        self._atoms_playing = synth.atoms_playing
-        self._w += nblocks
-        self._buf[P.H_W] = self._w  # publish the blocks to the callback
-        load = (time.perf_counter() - t0) * self.sample_rate / (B * nblocks)
-        self._load = 0.9 * self._load + 0.1 * load
-        self._load_peak = max(self._load_peak, load)
-        if self._stream is not None:
-            self._cb_load_peak = max(self._cb_load_peak, self._stream.cpu_load)
-        if not self._playing and synth.silent:
-            self._position_s = synth.position_s
-            self._set_rendering(False)
-            self._buf[P.H_PRIMED] = 1.0  # let the callback drain what is left
-        elif self._playing and self._loop is None and synth.finished:
-            self._position_s = synth.position_s
-            self._playing = False
-            self._set_rendering(False)
-            self._buf[P.H_PRIMED] = 1.0
-
-    def _raise_priority(self) -> None:
-        """Ask for real-time scheduling of the render thread (Linux; silently not granted
-        without the rights: rtprio limit, CAP_SYS_NICE or root)."""
-        self.render_priority = "normal"
-        try:
-            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RENDER_RT_PRIORITY))
-            self.render_priority = f"SCHED_FIFO {RENDER_RT_PRIORITY}"
-        except (AttributeError, OSError):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -10)
-                self.render_priority = "nice -10"
-            except (AttributeError, OSError):
-                pass
-
-    def _render_loop(self) -> None:
-        self._raise_priority()
-        period = self.block_size / self.sample_rate
-        depth = self._depth
-        buf = self._buf
-        while not self._stop.is_set():
-            if not self._rendering:
-                self._drain()
-                time.sleep(period / 4)
-                continue
-            free = depth - (self._w - int(buf[P.H_R]))
-            if free <= 0:
-                buf[P.H_PRIMED] = 1.0
-                time.sleep(period / 4)
-                continue
-            self._render_one(min(free, max(1, 8192 // self.block_size), self.max_batch))
+    @property
+    def edits_refused(self) -> int:
+        if self._local is not None:
+            return self._local.edits_refused
+        return self._client.refused if self._client is not None else 0
 
     # ------------------------------------------------------------------ status
+    def _stats_from(self, client) -> dict[str, Any]:
+        st = dict(client.poll())
+        info = client.server_info()
+        out: dict[str, Any] = {
+            "cpu_load": 0.0, "cpu_load_peak": 0.0, "callback_load_peak": 0.0,
+            "portaudio_cpu_load": 0.0, "underflows": 0, "ring_misses": 0,
+            "portaudio_underflows": 0, "callbacks": 0, "first_miss_callback": 0,
+            "last_miss_callback": 0, "atoms_playing": 0, "latency_s": info.get("latency_s", 0.0),
+            "levels_db": [-240.0] * self.channels, "position_s": self._position_s,
+            "edits_refused": 0}
+        out.update({k: v for k, v in st.items() if k not in ("seq", "rendering", "playing")})
+        if client.status_seq < self._seek_seq:
+            out["position_s"] = self._position_s
+        out["edits_refused"] = int(out["edits_refused"]) + client.refused
+        out.update(sample_rate=self.sample_rate, block_size=self.block_size,
+                   render_priority=info.get("render_priority", "not started"),
+                   control_priority=info.get("control_priority", ""),
+                   gc_mode=info.get("gc_mode", ""), server_pid=info.get("pid", 0),
+                   server_alive=client.alive(), server_errors=list(client.errors[-5:]))
+        return out
+
     def stats(self) -> dict[str, Any]:
-        """Counters and meters (safe to call from any thread)."""
-        lat = self.block_size * self._depth / self.sample_rate
-        if self._stream is not None:
-            lat += float(self._stream.latency)
-        buf = self._buf
-        last = int(buf[P.H_LAST])
-        levels = self._ring_level[last] if last >= 0 and self._rendering else np.zeros(
-            self.channels)
-        misses, pa_under = int(buf[P.H_MISSES]), int(buf[P.H_PA_UNDER])
-        with np.errstate(divide="ignore"):
-            levels_db = [float(x) for x in 20.0 * np.log10(np.maximum(levels, 1e-12))]
-        return {
-            "cpu_load": float(self._load),
-            "cpu_load_peak": float(self._load_peak),
-            "callback_load_peak": float(self._cb_load_peak),  # PortAudio's measure
-            "portaudio_cpu_load": float(self._stream.cpu_load) if self._stream else 0.0,
-            "underflows": misses + pa_under,
-            "ring_misses": misses,
-            "portaudio_underflows": pa_under,
-            "callbacks": int(buf[P.H_CALLS]),
-            "first_miss_callback": int(buf[P.H_FIRST_MISS]),
-            "last_miss_callback": int(buf[P.H_LAST_MISS]),
-            "atoms_playing": int(self._atoms_playing),
-            "sample_rate": self.sample_rate,
-            "block_size": self.block_size,
-            "latency_s": lat,
-            "levels_db": levels_db,
-            "position_s": self.position_s,
-            "edits_refused": int(self.edits_refused),
-            "render_priority": getattr(self, "render_priority", "not started"),
-        }
+        """Counters and meters of the server (safe to call from any thread)."""
+        if self._local is not None:
+            return self._local.stats()
+        if self._client is None:
+            return dict(getattr(self, "_final_stats", {})) or {
+                "underflows": 0, "ring_misses": 0, "portaudio_underflows": 0,
+                "position_s": self._position_s, "atoms_playing": 0, "cpu_load": 0.0,
+                "cpu_load_peak": 0.0, "callback_load_peak": 0.0, "latency_s": 0.0,
+                "levels_db": [-240.0] * self.channels, "edits_refused": 0,
+                "sample_rate": self.sample_rate, "block_size": self.block_size,
+                "render_priority": "not started"}
+        return self._stats_from(self._client)
+
+    def sync(self, timeout_s: float = 5.0) -> None:
+        """Wait until the server has carried out every command sent so far (raises the
+        error of the last one, if it failed)."""
+        if self._client is not None and self._client.last_seq > 0:
+            self._client.wait(self._client.last_seq, timeout_s=timeout_s)
 
     # ------------------------------------------------------------------ offline
+    @property
+    def n_rooms(self) -> int:
+        """Room buses of the engine's synthesizer (offline renders of its set use as many)."""
+        return self._synth.n_rooms
+
     def render_offline(self, *, duration_s: float | None = None,
                        progress: Progress | None = None) -> np.ndarray:
-        """Render the current set with the current controls and effects from the start.
-
-        The same synthesizer and effects code as live playback (synthesizer output does not
-        depend on the block size: 8192-frame blocks when no effect is active, else the
-        engine's ``block_size`` so that effects see the blocks they see live);
-        tails of rooms and plugins are rendered only as far as ``duration_s`` (default: the
-        set's length). Returns float64, shape (channels, samples).
-        """
+        """Render the current set with the current controls and effects from the start, in
+        this process (the same synthesizer and effects code as the server's playback, so the
+        samples equal what the server played). Returns float64, shape (channels, samples)."""
+        if self._local is not None:
+            return self._local.render_offline(duration_s=duration_s, progress=progress)
         fx = self.effects.clone()
         block = self.block_size if fx.active else 8192
-        mix = render_with_controls(self.atom_set, sample_rate=self.sample_rate,
-                                   controls=self.controls, effects=fx, n_rooms=self.n_rooms,
-                                   duration_s=duration_s, block=block, progress=progress)
-        if not self.output:
-            self._position_s = mix.shape[1] / self.sample_rate
-        return mix
+        return render_with_controls(self.atom_set, sample_rate=self.sample_rate,
+                                    controls=self.controls, effects=fx, n_rooms=self.n_rooms,
+                                    duration_s=duration_s, block=block, progress=progress)
 
 
-__all__ = ["Engine", "list_output_devices", "render_through", "resolve_output_device"]
+__all__ = ["Engine", "device_rate", "list_output_devices", "render_through", "resolve_output_device"]

@@ -110,13 +110,26 @@ class _PaStream:
     def start(self) -> None:
         self._check(self._sd._lib.Pa_StartStream(self._stream), "start")
 
-    def close(self) -> None:
-        if self._open:
-            lib = self._sd._lib
-            if lib.Pa_IsStreamActive(self._stream) == 1:
-                lib.Pa_StopStream(self._stream)
-            lib.Pa_CloseStream(self._stream)
-            self._open = False
+    def close(self, timeout_s: float = 1.0) -> bool:
+        """Stop and close the stream; returns within ``timeout_s`` even when the host API
+        hangs (a killed JACK server makes ``Pa_StopStream`` wait for ever): the closing then
+        goes on in a daemon thread and False is returned."""
+        if not self._open:
+            return True
+        self._open = False
+        lib, stream = self._sd._lib, self._stream
+
+        def shut() -> None:
+            if lib.Pa_IsStreamActive(stream) == 1:
+                lib.Pa_StopStream(stream)
+            lib.Pa_CloseStream(stream)
+
+        import threading
+
+        t = threading.Thread(target=shut, name="atomsynth-pa-close", daemon=True)
+        t.start()
+        t.join(timeout_s)
+        return not t.is_alive()
 
 
 class CallbackStream(_PaStream):
@@ -144,6 +157,8 @@ class CallbackStream(_PaStream):
 
     @property
     def cpu_load(self) -> float:
+        if not self._open:
+            return 0.0
         return float(self._sd._lib.Pa_GetStreamCpuLoad(self._stream))
 
 
@@ -177,12 +192,17 @@ class CaptureStream(_PaStream):
     _direction = "input"
 
     def __init__(self, *, device: int, sample_rate: int, channels: int, seconds: float,
-                 block: int = 0) -> None:
+                 block: int = 0, raw: np.ndarray | None = None) -> None:
         import sounddevice as sd
 
         total = int(seconds * sample_rate) * channels
         self.channels = channels
-        self.raw = np.zeros(8 + total, np.float32)
+        if raw is None:
+            raw = np.zeros(8 + total, np.float32)
+        elif raw.dtype != np.float32 or raw.shape != (8 + total,):
+            raise AudioDeviceError(f"capture buffer: need float32 of {8 + total} values, got "
+                                   f"{raw.dtype} {raw.shape}")
+        self.raw = raw  # may live in shared memory (a capture made by the audio server)
         self.hdr = self.raw[:8].view(np.int64)
         self.hdr[0], self.hdr[1], self.hdr[2], self.hdr[3] = total, 0, channels, 0
         self._open_stream(device=device, channels=channels,

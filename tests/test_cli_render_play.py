@@ -64,9 +64,9 @@ def test_render_reports_broken_plugin_and_continues(atom_file, tmp_path, capsys)
 
 
 def test_play_without_device_lists_devices(atom_file, capsys, monkeypatch):
-    from atomsynth.rt import engine
+    from atomsynth.rt.server import devices
 
-    monkeypatch.setattr(engine, "list_output_devices", lambda: [])
+    monkeypatch.setattr(devices, "list_output_devices", lambda: [])
     path, _ = atom_file
     assert main(["play", str(path)]) == 2
     err = capsys.readouterr().err

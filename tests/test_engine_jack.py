@@ -1,11 +1,14 @@
 """The engine through a real PortAudio stream on a dummy JACK server (no sound card).
 
-``jackd -d dummy`` paces the graph by the wall clock; PortAudio's JACK host API plays the
-engine's stream and a second PortAudio stream records it back (tests/support/jack_server.py
-starts the server). The recorder's callback is a Numba cfunc like the engine's: a Python
-recorder callback would itself stall the process's JACK client whenever another thread holds
-the GIL. The set plays for 20 s while another thread does GUI-like Python work and collects
-garbage.
+``jackd -d dummy`` paces the graph by the wall clock; the engine is a client of an audio
+server process (``atomsynth serve``) whose PortAudio stream plays through PortAudio's JACK host
+API, and a second PortAudio stream *in the server process* records it back
+(``ServerClient.start_capture``; tests/support/jack_server.py starts the JACK server). The
+recorder lives in the server's JACK client so that it runs in lockstep with the playback: two
+JACK clients in two processes can be scheduled a period apart on a loaded machine, which would
+shift the recording, not the playback. Its callback is a Numba cfunc like the player's. The set
+plays for 20 s while another thread of *this* (the client) process does GUI-like Python work
+and collects garbage.
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ import time
 
 import numpy as np
 import pytest
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.engine import Engine
-from atomsynth.rt.pa_stream import CaptureStream
-
 from tests.support.jack_server import (
     JackError,
     find_jack_device,
@@ -76,11 +78,6 @@ def gui_like_work(stop: threading.Event, eng: Engine, log: list) -> None:
         time.sleep(0.005)
 
 
-@pytest.mark.xfail(
-    reason="issue 11 (the audio server): the render thread shares this process's GIL with the "
-    "GUI-like thread, so its blocks arrive late under load; the server process fixes it",
-    strict=False,
-)
 def test_plays_20s_without_underflow_and_matches_offline(jack):
     server, realtime = jack
     aset = heavy_set()
@@ -94,12 +91,11 @@ def test_plays_20s_without_underflow_and_matches_offline(jack):
         ports = server.new_ports(before)
         assert len(ports) == 2, ports
         before_rec = set(server.ports())
-        rec = CaptureStream(device=find_jack_device("input"), sample_rate=SR, channels=2,
-                            seconds=PLAY_S + 20.0, block=256)
+        rec = eng.client.start_capture(device=find_jack_device("input"), sample_rate=SR,
+                                       channels=2, seconds=PLAY_S + 20.0, block=256)
         try:
             rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
             assert len(rec_ports) == 2, rec_ports
-            rec.start()
             for port in rec_ports:
                 server.disconnect_all(port)
             for src, dst in zip(ports, rec_ports, strict=True):
@@ -133,5 +129,61 @@ def test_plays_20s_without_underflow_and_matches_offline(jack):
     seg = captured[lag : lag + ref.shape[0]]
     assert seg.shape == ref.shape
     # float32 through JACK and back: the samples are exactly the offline render's
+    assert np.abs(seg - ref).max() <= 1e-7 * np.abs(ref).max()
+    assert np.abs(ref).max() > 0.05
+
+
+def _play_and_capture(server, eng, seconds: float):
+    """Start ``eng``, record its two JACK ports while it plays to the end; the capture."""
+    before = set(server.ports())
+    eng.start()
+    ports = server.new_ports(before)
+    assert len(ports) == 2, ports
+    before_rec = set(server.ports())
+    rec = eng.client.start_capture(device=find_jack_device("input"),
+                                   sample_rate=server.sample_rate, channels=2,
+                                   seconds=seconds + 10.0, block=256)
+    try:
+        rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
+        for port in rec_ports:
+            server.disconnect_all(port)
+        for src, dst in zip(ports, rec_ports, strict=True):
+            server.connect(src, dst)
+        t0 = time.monotonic()
+        eng.play()
+        while eng.playing and time.monotonic() - t0 < seconds + 10:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        rec.close()
+    assert rec.hdr[3] == 0
+    return rec.data
+
+
+def test_22050_hz_set_plays_on_48k_server_at_device_rate(jack):
+    """A set fitted at 22,050 Hz plays at the device's 48 kHz (resonant atoms are continuous in
+    time): the capture equals the offline render at 48 kHz."""
+    server, _ = jack
+    rng = np.random.default_rng(7)
+    n = 40
+    res = ResonantAtoms(onset_s=np.sort(rng.uniform(0.0, 1.5, n)),
+                        f0_hz=rng.uniform(80, 4000, n), t60_s=rng.uniform(0.1, 0.6, n),
+                        n_modes=8, gain_db=rng.uniform(-30, -20, n), pan=rng.uniform(-1, 1, n),
+                        seed=rng.integers(0, 2**31, n))
+    aset = AtomSet(sample_rate=22050, channels=2, resonant=res, duration_s=2.0)
+    eng = Engine(aset, device=find_jack_device("output"), sample_rate=None, block_size=256,
+                 ahead_blocks=16)
+    assert eng.sample_rate == SR  # the device's rate, not the file's
+    try:
+        captured = _play_and_capture(server, eng, aset.length_s)
+        stats = eng.stats()
+    finally:
+        eng.close()
+    assert stats["ring_misses"] == 0
+    ref = eng.render_offline().T.astype(np.float32)
+    assert ref.shape[0] == int(np.ceil(aset.length_s * SR))
+    lag = find_lag(captured, ref)
+    seg = captured[lag : lag + ref.shape[0]]
+    assert seg.shape == ref.shape
     assert np.abs(seg - ref).max() <= 1e-7 * np.abs(ref).max()
     assert np.abs(ref).max() > 0.05

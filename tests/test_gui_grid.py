@@ -136,9 +136,9 @@ def test_presets_and_rooms_by_name(qtbot, win):  # noqa: F811
 
 
 def test_pitch_macro_snaps_to_semitones(win):  # noqa: F811
-    from atomsynth.gui.macros import MACROS
+    from atomsynth.gui.macros import MACRO_SLIDERS
 
-    spec = next(m for m in MACROS if m.name == "pitch")
+    spec = next(m for m in MACRO_SLIDERS if m.name == "pitch")
     win.grid_bar.pitch_combo.setCurrentText("semitone")
     pos = win.macros._pos(spec, 2 ** (3.1 / 12))
     win.macros.sliders["pitch"].setValue(pos)

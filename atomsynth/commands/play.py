@@ -17,13 +17,17 @@ def add_arguments(parser) -> None:
                         help="list the output devices and exit")
     parser.add_argument("--loop", action="store_true", help="loop the whole piece")
     parser.add_argument("--sample-rate", type=int, default=None,
-                        help="output rate in Hz (default: the file's)")
+                        help="output rate in Hz (default: the device's for resonant atoms, the "
+                             "file's for MDCT atoms)")
     parser.add_argument("--block-size", type=int, default=256, help="frames per block (256)")
     parser.add_argument("--latency", default="low", help="PortAudio latency: low, high or seconds")
     parser.add_argument("--ahead", type=int, default=4, help="blocks rendered ahead (4)")
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop after this many seconds (default: at the end, or never with "
                              "--loop)")
+    parser.add_argument("--server", default=None, metavar="NAME",
+                        help="play through the running audio server NAME (atomsynth serve "
+                             "--name NAME) instead of starting one")
     parser.add_argument("--pitch", type=float, default=None, help="pitch ratio macro")
     parser.add_argument("--decay", type=float, default=None, help="decay ratio macro")
     parser.add_argument("--gain-db", type=float, default=None, help="master gain in dB")
@@ -31,7 +35,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from atomsynth.rt.engine import Engine, list_output_devices
+    from atomsynth.rt.engine import Engine, device_rate, list_output_devices, resolve_output_device
 
     if args.list_devices:
         for d in list_output_devices():
@@ -39,7 +43,11 @@ def run(args) -> int:
                   f"{d['default_samplerate']:.0f} Hz)")
         return 0
     path, atom_set = load_atoms(args.file)
-    sr = args.sample_rate or atom_set.sample_rate
+    sr = args.sample_rate
+    if sr is None:
+        sr = atom_set.sample_rate
+        if len(atom_set.mdct) == 0 and args.server is None:
+            sr = device_rate(resolve_output_device(args.device))
     latency = args.latency
     try:
         latency = float(latency)
@@ -47,7 +55,7 @@ def run(args) -> int:
         pass
     fx = build_effects(args, atom_set, sr)
     eng = Engine(atom_set, sample_rate=sr, block_size=args.block_size, device=args.device,
-                 latency=latency, ahead_blocks=args.ahead, effects=fx)
+                 latency=latency, ahead_blocks=args.ahead, effects=fx, server=args.server)
     for line in fx.describe():
         print(line)
     if args.pitch is not None:
@@ -88,7 +96,9 @@ def run(args) -> int:
         print()
     if tty:
         print()
-    print(f"played {st['position_s']:.2f} s on device {eng.device_index}: underflows "
+    print(f"played {st['position_s']:.2f} s on device {eng.device_index} at {sr} Hz "
+          f"(audio server pid {st.get('server_pid', '-')}, render thread "
+          f"{st.get('render_priority', '-')}): underflows "
           f"{st['underflows']}, peak CPU load: render thread {st['cpu_load_peak'] * 100:.1f}% "
           f"of one block, audio callback {st['callback_load_peak'] * 100:.2f}%; latency "
           f"{st['latency_s'] * 1000:.1f} ms")

@@ -2,7 +2,10 @@
 # Build the "atomsynth test gain" VST3 (tests/support/dpf_gain) with Debian's
 # dpf-source, headless (no UI), into OUTDIR.
 #
-#   tests/support/build_dpf_plugin.sh OUTDIR
+#   tests/support/build_dpf_plugin.sh OUTDIR [crash]
+#
+# With "crash": the crash-on-demand variant atomsynth-test-crash.vst3, which
+# calls abort() when its Gain parameter is set above 6 dB (plugin-crash tests).
 #
 # Prints the absolute path of OUTDIR/atomsynth-test-gain.vst3 as the last line
 # of stdout (build logs go to stderr). Skips the build when the bundle's .so
@@ -12,14 +15,19 @@
 # Env:   DPF_PATH (default /usr/share/dpf), JOBS (default: nproc)
 set -euo pipefail
 
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 OUTDIR" >&2
+if [[ $# -lt 1 || $# -gt 2 || ( $# -eq 2 && "$2" != crash ) ]]; then
+    echo "usage: $0 OUTDIR [crash]" >&2
     exit 2
 fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/dpf_gain"
 name="atomsynth-test-gain"
+variant=()
+if [[ "${2:-}" == crash ]]; then
+    name="atomsynth-test-crash"
+    variant=(CRASH_ABOVE_DB=6)
+fi
 dpf="${DPF_PATH:-/usr/share/dpf}"
 
 mkdir -p "$1"
@@ -58,7 +66,7 @@ mkdir -p "$build" "$stage"
 
 start=$SECONDS
 make -C "$src" -j"${JOBS:-$(nproc)}" \
-    DPF_PATH="$dpf" DPF_TARGET_DIR="$stage" DPF_BUILD_DIR="$build" \
+    DPF_PATH="$dpf" DPF_TARGET_DIR="$stage" DPF_BUILD_DIR="$build" "${variant[@]}" \
     vst3 >&2
 
 built="$stage/$name.vst3/Contents/$arch-linux/$name.so"

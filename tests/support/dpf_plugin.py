@@ -35,10 +35,17 @@ def dpf_missing_reason(dpf_path: Path = DPF_PATH) -> str | None:
     return None
 
 
-def build_test_gain_plugin(outdir: str | Path, timeout: float = 300.0) -> Path:
-    """Build (or reuse) OUTDIR/atomsynth-test-gain.vst3 and return its path."""
+CRASH_ABOVE_DB = 6.0
+"""The crash variant aborts when its Gain parameter is set above this."""
+
+
+def build_test_gain_plugin(outdir: str | Path, timeout: float = 300.0, *,
+                           crash: bool = False) -> Path:
+    """Build (or reuse) OUTDIR/atomsynth-test-gain.vst3 and return its path; with ``crash``,
+    OUTDIR/atomsynth-test-crash.vst3, which calls abort() when Gain goes above
+    :data:`CRASH_ABOVE_DB` dB."""
     proc = subprocess.run(
-        ["bash", str(SCRIPT), str(outdir)],
+        ["bash", str(SCRIPT), str(outdir)] + (["crash"] if crash else []),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -10,6 +10,7 @@
 #include "DistrhoPlugin.hpp"
 
 #include <cmath>
+#include <cstdlib>
 
 START_NAMESPACE_DISTRHO
 
@@ -31,7 +32,11 @@ protected:
     const char* getHomePage() const override { return "https://example.invalid/atomsynth"; }
     const char* getLicense() const override { return "ISC"; }
     uint32_t getVersion() const override { return d_version(1, 0, 0); }
+#ifdef ATOMSYNTH_CRASH_ABOVE_DB
+    int64_t getUniqueId() const override { return d_cconst('a', 's', 'T', 'c'); }
+#else
     int64_t getUniqueId() const override { return d_cconst('a', 's', 'T', 'g'); }
+#endif
 
     void initAudioPort(bool input, uint32_t index, AudioPort& port) override
     {
@@ -71,7 +76,13 @@ protected:
     void setParameterValue(uint32_t index, float value) override
     {
         if (index == kGain)
+        {
+#ifdef ATOMSYNTH_CRASH_ABOVE_DB
+            if (value > ATOMSYNTH_CRASH_ABOVE_DB)
+                std::abort();  // crash on demand (tests of the audio server's plugin bridge)
+#endif
             fGainDb = value;
+        }
         else if (index == kPolarity)
             fPolarity = value > 0.5f ? 1.0f : 0.0f;
         const double factor = std::pow(10.0, static_cast<double>(fGainDb) / 20.0);

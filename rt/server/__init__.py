@@ -1,0 +1,1 @@
+"""The audio server (``atomsynth serve``) and its client; see ``docs/server.md``."""

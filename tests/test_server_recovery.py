@@ -1,0 +1,169 @@
+"""The audio server dies (kill -9): the client notices within 1 s, starts a new server and
+restores the atom set, position, macros, mixer and effects; the Qt/torch-free server process.
+
+Real parts: ``atomsynth serve`` processes, a dummy JACK server, SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from atomsynth.rt import AtomSet, ResonantAtoms
+from atomsynth.rt.engine import Engine
+from tests.support.jack_server import find_jack_device, jack_missing_reason, start_jack_dummy
+
+pytestmark = [
+    pytest.mark.jack,
+    pytest.mark.skipif(jack_missing_reason() is not None, reason=str(jack_missing_reason())),
+]
+
+
+def _set() -> AtomSet:
+    rng = np.random.default_rng(11)
+    n = 300
+    res = ResonantAtoms(onset_s=np.sort(rng.uniform(0, 9.0, n)), f0_hz=rng.uniform(100, 900, n),
+                        t60_s=0.8, n_modes=6, gain_db=-30.0, group=rng.integers(0, 3, n))
+    return AtomSet(sample_rate=48000, channels=2, resonant=res, duration_s=10.0)
+
+
+@pytest.fixture(scope="module")
+def jack():
+    with start_jack_dummy(sample_rate=48000, period=256) as server:
+        yield server
+
+
+def _wait(cond, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_server_imports_neither_qt_nor_torch(jack):
+    """The server's address space has no Qt or torch library mapped, and its collector is
+    frozen and off while it plays."""
+    eng = Engine(_set(), device=find_jack_device("output"))
+    eng.start()
+    try:
+        pid = eng.client.pid
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "libtorch" not in maps and "libQt6" not in maps and "PySide6" not in maps
+        assert "libportaudio" in maps  # the map really is the audio server's
+        assert eng.stats()["gc_mode"] == "frozen, automatic collection off"
+        assert pid != os.getpid()
+    finally:
+        eng.close()
+
+
+def test_kill_9_is_noticed_within_1s_and_state_restored(jack):
+    aset = _set()
+    eng = Engine(aset, device=find_jack_device("output"), ahead_blocks=8)
+    lost: list[str] = []
+    eng.on_server_lost = lost.append
+    eng.start()
+    try:
+        eng.set_macro("pitch", 1.25)
+        eng.set_group(1, gain_db=-12.0, pan=0.5)
+        eng.effects.add_effect("gain", gain_db=-3.0)
+        eng.play()
+        assert _wait(lambda: eng.position_s > 2.0, 10.0)
+        old_pid = eng.client.pid
+        pos_before = eng.position_s
+        t_kill = time.monotonic()
+        os.kill(old_pid, signal.SIGKILL)
+        assert _wait(lambda: eng.recoveries, 15.0), "no recovery"
+        rec = eng.recoveries[0]
+        detected = rec["detected_at"] - t_kill
+        restored = rec["restored_at"] - t_kill
+        print(f"\nkill -9: noticed after {detected * 1000:.0f} ms, playing again after "
+              f"{restored:.2f} s; {rec['message']}")
+        assert detected < 1.0
+        assert lost and "killed by signal 9" in lost[0]
+        assert eng.client.pid != old_pid and eng.client.alive()
+        # state restored: the transport resumes near where it was, with every control
+        assert _wait(lambda: eng.stats().get("position_s", 0) > pos_before, 10.0)
+        assert eng.playing
+        assert abs(eng.stats()["position_s"] - pos_before) < restored + 1.0
+        # the new server holds the same controls: its render equals ours (same code path)
+        assert eng.client.server_info()["plugins"] == ""
+        st = eng.stats()
+        assert st["ring_misses"] == 0 and st["server_alive"]
+    finally:
+        eng.close()
+
+
+def test_plugin_that_aborts_is_named_and_left_out_of_the_new_server(jack, tmp_path_factory):
+    from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
+
+    if dpf_missing_reason() is not None:
+        pytest.skip(dpf_missing_reason())
+    crash = build_test_gain_plugin(tmp_path_factory.mktemp("dpf"), crash=True)
+    eng = Engine(_set(), device=find_jack_device("output"), ahead_blocks=8)
+    lost: list[str] = []
+    eng.on_server_lost = lost.append
+    eng.start()
+    try:
+        assert eng.effects.add_effect("gain", gain_db=-3.0) == 0
+        idx = eng.effects.load_plugin(crash)
+        assert idx == 1
+        eng.set_macro("decay", 0.8)
+        eng.set_group(2, mute=True)
+        eng.effects.set_param(idx, "gain_db", 3.0)  # below the crash threshold: fine
+        eng.play()
+        assert _wait(lambda: eng.position_s > 1.0, 10.0)
+        eng.sync()
+        assert str(crash) in eng.client.server_info()["plugins"]
+        old_pid = eng.client.pid
+        t0 = time.monotonic()
+        eng.effects.set_param(idx, "gain_db", 9.0)  # the plugin calls abort()
+        assert _wait(lambda: eng.recoveries, 15.0), "no recovery"
+        rec = eng.recoveries[0]
+        print(f"\nplugin abort: noticed after {(rec['detected_at'] - t0) * 1000:.0f} ms "
+              f"(from the edit), playing again after {rec['restored_at'] - t0:.2f} s; "
+              f"{rec['message']}")
+        assert rec["detected_at"] - t0 < 1.0
+        assert rec["suspect"] == str(crash)
+        assert lost and str(crash) in lost[0] and "killed by signal 6" in lost[0]
+        assert eng.client.pid != old_pid and eng.client.alive()
+        assert eng.skipped_plugins == [str(crash)]
+        info = eng.client.server_info()
+        assert info["plugins"] == ""  # the new server runs without it
+        assert _wait(lambda: eng.stats().get("position_s", 0) > 1.0, 10.0)
+        assert eng.playing
+        # the rest of the chain and the controls are back; the client's own chain holds a
+        # unity gain in the plugin's place, so the indices of the inserts stay the same
+        assert [ins.kind for ins in eng.effects.chain] == ["gain", "gain"]
+        assert eng.effects.parameters(0)["gain_db"] == pytest.approx(-3.0)
+        assert eng.effects.parameters(1)["gain_db"] == 0.0
+        assert eng.controls.macros == {"decay": 0.8} and eng.controls.groups == {2: {"mute": True}}
+    finally:
+        eng.close()
+
+
+def test_effects_spec_round_trip_keeps_builtin_effects_and_plugins(tmp_path_factory):
+    """The chain crosses to the server as data: building it again gives the same inserts and
+    parameter values, and the same output for the same input."""
+    from atomsynth.rt.effects import EffectsBridge
+    from atomsynth.rt.server import effects_spec
+    from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
+
+    b = EffectsBridge(sample_rate=48000, channels=2)
+    b.add_effect("gain", gain_db=-3.0)
+    b.add_effect("lowpass", cutoff_frequency_hz=2000.0)
+    if dpf_missing_reason() is None:
+        b.load_plugin(build_test_gain_plugin(tmp_path_factory.mktemp("dpf")),
+                      params={"gain_db": -6.0})
+    spec = effects_spec.describe(b)
+    n = effects_spec.build(spec, sample_rate=48000, channels=2)
+    assert n.errors == []
+    assert effects_spec.describe(n) == spec
+    x = np.random.default_rng(0).standard_normal((1, 2, 4096)) * 0.1
+    assert np.abs(n.process(x) - b.process(x)).max() <= 1e-6
