@@ -44,7 +44,7 @@ import numpy as np
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
-from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct
+from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct, lr_to_ms
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 
@@ -184,17 +184,22 @@ def _header_decompressor(minor: int) -> Any:
 
 def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
     """Velocity quantization for the compact MDCT bitstream: the set's own (as recorded by the
-    atomizer in ``provenance["mdct_quantization"]``) when valid, else 64 levels over 96 dB
-    under the loudest atom."""
+    atomizer or the encoder in ``provenance["mdct_quantization"]``) when valid, else 64 levels
+    over 96 dB under the loudest atom; ``stereo`` ``"ms"`` when recorded and the set has two
+    channels (format 1.2)."""
     q = atom_set.provenance.get("mdct_quantization")
-    top = float(np.abs(atom_set.mdct.value).max()) if len(atom_set.mdct) else 0.0
-    out: dict[str, Any] = {"n_levels": 64, "range_db": 96.0, "ref": None}
+    out: dict[str, Any] = {"n_levels": 64, "range_db": 96.0, "ref": None, "stereo": "lr"}
+    atoms = atom_set.mdct
+    if isinstance(q, dict) and q.get("stereo") == "ms" and atom_set.channels == 2:
+        out["stereo"] = "ms"
+        atoms = lr_to_ms(atoms)
+    top = float(np.abs(atoms.value).max()) if len(atoms) else 0.0
     if isinstance(q, dict):
         n, r, ref = q.get("n_levels"), q.get("range_db"), q.get("ref")
         if isinstance(n, int) and 2 <= n <= 65536 and isinstance(r, (int, float)) and (
                 1.0 <= r <= 400.0):
             out.update(n_levels=n, range_db=float(r))
-            if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top > 0:
+            if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top * (1 - 1e-9) > 0:
                 out["ref"] = float(ref)
     return out
 
@@ -439,7 +444,8 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
             prov = header.get("provenance")
             if isinstance(prov, dict):  # the set's quantization, as the atomizer recorded it
                 prov["mdct_quantization"] = {k: coded[k] for k in ("n_levels", "range_db", "ref",
-                                                                   "order")}
+                                                                   "order", "stereo")
+                                             if k in coded}
     _require(pos == len(buf), f"{len(buf) - pos} unexpected trailing bytes")
     return _build(header, counts, columns)
 
