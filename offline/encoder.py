@@ -104,8 +104,8 @@ def encode(
     *,
     kbps: float,
     scale: int = 2048,
-    step_db: float = 1.5,
-    range_db: float = 60.0,
+    step_db: float = 3.0,
+    range_db: float = 90.0,
     perceptual: bool = True,
     stereo: str = "auto",
     min_payload_bytes: int = 24,
@@ -120,7 +120,8 @@ def encode(
     kbps : float
         Budget in kb/s, every byte of the file counted (0.5 .. 1000).
     scale : int
-        MDCT frame length in samples (128 .. 8192).
+        MDCT frame length in samples (128 .. 8192); halved (down to 128) while it is longer
+        than the clip.
     step_db, range_db : float
         Velocity step and range under the reference, dB.
     perceptual : bool
@@ -148,6 +149,8 @@ def encode(
     sr, n_samples = int(sample_rate), x.shape[1]
     duration_s = n_samples / sr
     budget = kbps * 1000.0 / 8.0 * duration_s
+    while scale > 128 and scale > n_samples:  # a clip shorter than a frame: shorter frames
+        scale //= 2
     coeffs = mdct(x, scale // 2)
     mode = choose_stereo(coeffs, stereo)
     if mode == "ms":

@@ -440,6 +440,7 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
             atoms = decode_mdct(coded, bytes(buf[pos : pos + nb]), count=counts["mdct"],
                                 group=group)
             columns["mdct"] = atoms.columns
+            counts["mdct"] = len(atoms)  # mid/side atoms come back as (more) L/R atoms
             pos += nb
             prov = header.get("provenance")
             if isinstance(prov, dict):  # the set's quantization, as the atomizer recorded it

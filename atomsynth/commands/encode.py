@@ -22,10 +22,10 @@ def add_arguments(parser) -> None:
                         help="budget in kb/s, every byte of the file over the clip's duration")
     parser.add_argument("--scale", type=int, default=2048,
                         help="MDCT frame length in samples (default 2048)")
-    parser.add_argument("--step-db", type=float, default=1.5,
-                        help="velocity quantization step in dB (default 1.5)")
-    parser.add_argument("--range-db", type=float, default=60.0,
-                        help="velocity range in dB under the loudest atom (default 60)")
+    parser.add_argument("--step-db", type=float, default=3.0,
+                        help="velocity quantization step in dB (default 3)")
+    parser.add_argument("--range-db", type=float, default=90.0,
+                        help="velocity range in dB under the loudest atom (default 90)")
     parser.add_argument("--stereo", choices=("auto", "lr", "ms"), default="auto",
                         help="two channels: left/right, mid/side or whichever is sparser "
                              "(default auto)")
