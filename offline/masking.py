@@ -7,9 +7,9 @@ per Bark towards lower bands, ``UPPER_SLOPE_DB`` towards higher ones); the maski
 a bin is its band's spread energy, ``OFFSET_DB`` lower, shared among the band's bins, and never
 under ``FLOOR_DB`` below the loudest bin of the file (a stand-in for the threshold in quiet,
 since the playback level is unknown). A frame's threshold also decays from the previous frame's
-by at most ``POST_MASKING_DB_PER_S`` (forward masking after loud sounds). A coefficient's *importance* is its power
-over that threshold (signal-to-mask ratio): the encoder spends bits on the largest ratios, so
-what is masked costs nothing.
+by at most ``POST_MASKING_DB_PER_S`` (forward masking after loud sounds). A coefficient's
+*importance* is its power over that threshold (signal-to-mask ratio): the encoder spends bits
+on the largest ratios, so what is masked costs nothing.
 """
 
 from __future__ import annotations
