@@ -185,6 +185,8 @@ def draw(summary: dict, path: Path, n_files: int) -> None:
              "mp": ("atomsynth MP, 7 scales", "C1", "^")}
     for codec, (label, color, marker) in style.items():
         keys = sorted(k for k in summary if k[0] == codec)
+        if not keys:
+            continue
         x = [summary[k]["kbps"] for k in keys]
         for ax, metric in zip(axes, ("visqol", "mel"), strict=True):
             y = [summary[k][metric] for k in keys]
