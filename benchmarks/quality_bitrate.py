@@ -1,18 +1,22 @@
-"""Quality against bitrate: atomsynth's MDCT codecs against Opus, ViSQOL and mel distance.
+"""Quality against bitrate: ``atomsynth encode`` (and the older MDCT codecs) against Opus.
 
-For each file: Opus (``opusenc --bitrate K``, K = 6 8 12 16 24 kb/s) and two atomsynth codecs
-at K = 3 4 6 8 12 16 24 kb/s: ``mdct`` (one MDCT of 2048, loudest atoms, ``atomize
---single-scale --bitrate-kbps K``) and ``mp`` (matching pursuit over 7 scales, greed 0.5,
-``atomize --bitrate-kbps K --greed 0.5``), both written as compact ``.atoms`` files. Every
-bitrate is the real one: all bytes of the .opus / .atoms file over the duration. Quality:
-ViSQOL v3 audio mode (MOS-LQO, higher is better) and mel distance (lower is better), see
-:mod:`atomsynth.offline.quality`. Prints a table per codec and rate (means over files), the
-design-target check (atomsynth at K/2 against Opus at K), and draws ``quality_bitrate.png``.
+For each file: Opus (``opusenc --bitrate K``, K = 6 8 12 16 24 kb/s) and the atomsynth codecs
+at their K values: ``encode`` (the codec's front door, ``atomsynth encode --kbps K``, masking
+model on), ``encode-nomask`` (the same, ranked by power: ``--no-masking``), ``mdct`` (one MDCT
+of 2048, loudest atoms, ``atomize --single-scale --bitrate-kbps K``) and ``mp`` (matching
+pursuit over 7 scales, greed 0.5), all written as compact ``.atoms`` files. ``--codecs``
+picks which (default ``encode``). Also prints the per-file table at each ``encode`` rate with
+Opus interpolated (linearly in log bitrate) at the same real bitrate, and the issue-14
+targets. Every bitrate is the real one: all bytes of the .opus / .atoms file over the
+duration. Quality: ViSQOL v3 audio mode (MOS-LQO, higher is better) and mel distance (lower
+is better), see :mod:`atomsynth.offline.quality`. Prints a table per codec and rate (means
+over files) and draws ``quality_bitrate.png``.
 
     python3 -m benchmarks.quality_bitrate [--files violin,clarinet] [--all]
-        [--out out/quality_bitrate] [--no-visqol]
+        [--codecs encode,mdct] [--out out/quality_bitrate] [--no-visqol]
 
-The default three files take about 3 minutes on a quiet machine (ViSQOL dominates).
+The default (all files, ``encode`` only) takes about 5 minutes on a quiet machine (ViSQOL
+dominates).
 """
 
 from __future__ import annotations
@@ -25,9 +29,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.codec import pursue
+from atomsynth.offline.encoder import decode, encode
 from atomsynth.offline.opus import opus_roundtrip
 from atomsynth.offline.pursuit import warm_up
 from atomsynth.offline.quality import mel_distance, snr_db, visqol
@@ -37,10 +41,14 @@ from atomsynth.rt.reference import render
 
 OPUS_KBPS = (6, 8, 12, 16, 24)
 ATOM_KBPS = (3, 4, 6, 8, 12, 16, 24)
+CODEC_KBPS = {"encode": (3, 6, 12, 24), "encode-nomask": (6, 12)}
 DEFAULT_FILES = "violin,clarinet,bright_piano"
 
 
 def atoms_codec(name: str, x: np.ndarray, sr: int, kbps: float) -> tuple[np.ndarray, int]:
+    if name.startswith("encode"):
+        enc = encode(x, sr, kbps=kbps, perceptual=name == "encode")
+        return decode(enc.data)[0], len(enc.data)
     if name == "mdct":
         s = atomize(x, sr, scale=2048, bitrate_bps=kbps * 1000)
     else:
@@ -52,9 +60,11 @@ def atoms_codec(name: str, x: np.ndarray, sr: int, kbps: float) -> tuple[np.ndar
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / "tests" / "data"))
+    ap.add_argument("--data", default="tests/data")
     ap.add_argument("--files", default=DEFAULT_FILES)
     ap.add_argument("--all", action="store_true", help="every file of --data")
+    ap.add_argument("--codecs", default="encode", help="comma-separated: encode, "
+                    "encode-nomask, mdct, mp")
     ap.add_argument("--out", default="out/quality_bitrate")
     ap.add_argument("--no-visqol", action="store_true")
     ap.add_argument("--replot", action="store_true",
@@ -77,8 +87,8 @@ def main() -> None:
     for f in files:
         x, sr = read_audio(f)
         dur = x.shape[1] / sr
-        jobs = [("opus", k) for k in OPUS_KBPS] + [(c, k) for c in ("mdct", "mp")
-                                                   for k in ATOM_KBPS]
+        jobs = [("opus", k) for k in OPUS_KBPS] + [
+            (c, k) for c in args.codecs.split(",") for k in CODEC_KBPS.get(c, ATOM_KBPS)]
         for codec, k in jobs:
             if codec == "opus":
                 r = opus_roundtrip(x, sr, bitrate_kbps=k)
@@ -102,22 +112,48 @@ def main() -> None:
     for (codec, k), m in sorted(summary.items()):
         vq = f"{m['visqol']:.2f}" if m["visqol"] is not None else "-"
         print(f"{codec:6s} {k:6d} {m['kbps']:9.2f} {vq:>7s} {m['mel']:6.3f} {m['snr_db']:7.2f}")
-    print("\ndesign target: atomsynth at half Opus's bitrate as good as Opus "
-          "(ViSQOL >=, mel <=)")
-    for k in (12, 16, 24):
-        o = summary[("opus", k)]
-        for codec in ("mdct", "mp"):
-            a = summary[(codec, k // 2)]
-            ok_v = (a["visqol"] is None or o["visqol"] is None
-                    or a["visqol"] >= o["visqol"])
-            ok_m = a["mel"] <= o["mel"]
-            vq_a = f"{a['visqol']:.2f}" if a["visqol"] is not None else "-"
-            vq_o = f"{o['visqol']:.2f}" if o["visqol"] is not None else "-"
-            print(f"  {codec:4s} @ {k // 2:2d} kb/s ({a['kbps']:5.2f} real): ViSQOL {vq_a}, mel "
-                  f"{a['mel']:.3f}   vs  Opus @ {k:2d} ({o['kbps']:5.2f} real): ViSQOL {vq_o}, "
-                  f"mel {o['mel']:.3f}   -> {'MET' if ok_v and ok_m else 'NOT met'}")
+    per_file_table(rows)
     draw(summary, out / "quality_bitrate.png", len(files))
     print(f"\nwrote {out / 'results.json'} and {out / 'quality_bitrate.png'}")
+
+
+def opus_at(rows: list[dict], file: str, kbps: float, metric: str) -> float | None:
+    """Opus's ``metric`` on ``file`` interpolated linearly in log real bitrate at ``kbps``
+    (None outside the measured range)."""
+    pts = sorted((r["kbps"], r[metric]) for r in rows if r["file"] == file
+                 and r["codec"] == "opus" and r[metric] is not None)
+    if not pts or not pts[0][0] <= kbps <= pts[-1][0]:
+        return None
+    xs, ys = np.log([p[0] for p in pts]), [p[1] for p in pts]
+    return float(np.interp(np.log(kbps), xs, ys))
+
+
+def per_file_table(rows: list[dict]) -> None:
+    """Per file and ``encode`` rate: real kb/s, ViSQOL, mel; Opus at the same real kb/s; then
+    the issue-14 targets on the means."""
+    enc = [r for r in rows if r["codec"] == "encode"]
+    for k in sorted({r["target_kbps"] for r in enc}):
+        print(f"\nencode {k} kb/s, per file (Opus interpolated at the same real kb/s; "
+              "'-' = outside Opus's measured range)")
+        print(f"{'file':24s} {'kb/s':>6s} {'ViSQOL':>7s} {'mel':>6s} {'Opus ViSQOL':>11s} "
+              f"{'Opus mel':>8s}")
+        for r in sorted((r for r in enc if r["target_kbps"] == k), key=lambda r: r["file"]):
+            ov, om = (opus_at(rows, r["file"], r["kbps"], m) for m in ("visqol", "mel"))
+            vq = f"{r['visqol']:.2f}" if r["visqol"] is not None else "-"
+            print(f"{r['file']:24s} {r['kbps']:6.2f} {vq:>7s} {r['mel']:6.3f} "
+                  f"{'-' if ov is None else f'{ov:.2f}':>11s} "
+                  f"{'-' if om is None else f'{om:.3f}':>8s}")
+    s = summarize(rows)
+    if ("encode", 12) in s and ("opus", 24) in s:
+        e12, o24 = s[("encode", 12)], s[("opus", 24)]
+        print(f"\ntarget: encode @12 ViSQOL >= 4.3 and mel <= Opus-24's: got ViSQOL "
+              f"{e12['visqol']}, mel {e12['mel']:.3f} (Opus-24: ViSQOL {o24['visqol']}, "
+              f"mel {o24['mel']:.3f}, {o24['kbps']:.1f} kb/s real)")
+    if ("encode", 6) in s and ("opus", 12) in s:
+        e6, o12 = s[("encode", 6)], s[("opus", 12)]
+        print(f"target: encode @6 >= Opus @12: got ViSQOL {e6['visqol']}, mel {e6['mel']:.3f} "
+              f"(Opus-12: ViSQOL {o12['visqol']}, mel {o12['mel']:.3f}, "
+              f"{o12['kbps']:.1f} kb/s real)")
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -142,10 +178,15 @@ def draw(summary: dict, path: Path, n_files: int) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    style = {"opus": ("Opus (opusenc)", "k", "o"), "mdct": ("atomsynth MDCT 2048", "C0", "s"),
+    style = {"opus": ("Opus (opusenc)", "k", "o"),
+             "encode": ("atomsynth encode (masking)", "C3", "D"),
+             "encode-nomask": ("atomsynth encode, no masking", "C2", "v"),
+             "mdct": ("atomsynth MDCT 2048", "C0", "s"),
              "mp": ("atomsynth MP, 7 scales", "C1", "^")}
     for codec, (label, color, marker) in style.items():
         keys = sorted(k for k in summary if k[0] == codec)
+        if not keys:
+            continue
         x = [summary[k]["kbps"] for k in keys]
         for ax, metric in zip(axes, ("visqol", "mel"), strict=True):
             y = [summary[k][metric] for k in keys]
@@ -157,8 +198,8 @@ def draw(summary: dict, path: Path, n_files: int) -> None:
     for ax in axes:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_xticks([3, 4, 6, 8, 12, 16, 24, 32])
-        ax.set_xticklabels(["3", "4", "6", "8", "12", "16", "24", "32"])
+        ax.set_xticks([3, 4, 6, 8, 12, 16, 24, 32, 48])
+        ax.set_xticklabels(["3", "4", "6", "8", "12", "16", "24", "32", "48"])
         ax.set_xlabel("real bitrate, kb/s (every byte of the file)")
         ax.grid(alpha=0.3)
         ax.legend()

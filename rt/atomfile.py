@@ -4,8 +4,9 @@ Layout (all integers little-endian; the full specification is ``docs/atoms-forma
 
     offset  size  field
     0       8     magic b"ATOMSYN\\x1a"
-    8       2     major version (1)      10  2  minor version (0)
-    12      4     header size, compressed (zlib)
+    8       2     major version (1)      10  2  minor version (0, 1 or 2)
+    12      4     header size, compressed (zlib; raw deflate with a preset dictionary
+                  since 1.2, see :data:`HEADER_DICTIONARY`)
     16      4     header size, uncompressed (UTF-8 JSON)
     20      4     CRC-32 of the uncompressed header
     24      ...   header, then the data section the header describes
@@ -17,7 +18,10 @@ delta-coded where that helps, all are packed at their minimal width and compress
 with LZMA2; file size over duration is the bitrate. Since version 1.1 the MDCT atoms of a
 compact file are instead quantized to their discrete features and range-coded with adaptive
 contexts (:mod:`atomsynth.rt.mdct_codec`, ``docs/atoms-format-compact.md``); version 1.0
-compact files still load.
+compact files still load. Since version 1.2 compact files compress their header with a fixed
+preset dictionary (:data:`HEADER_DICTIONARY`): the container of a short MDCT-only file costs
+about 110 bytes instead of about 290, so a 0.14 s clip at 12 kb/s still has room for atoms.
+Exact files are still written as 1.1; every 1.x file loads.
 
 Loading checks sizes before allocating and decompresses with a bound, so truncated,
 corrupted, oversized and hostile files (zip bombs, absurd counts, NaN) raise
@@ -40,12 +44,23 @@ import numpy as np
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
-from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct
+from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct, lr_to_ms
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 
 MAGIC = b"ATOMSYN\x1a"
-VERSION = (1, 1)
+VERSION = (1, 2)
+EXACT_VERSION = (1, 1)
+HEADER_DICTIONARY = (
+    b'{"format":"atomsynth","mode":"compact","sample_rate":48000,"channels":2,'
+    b'"duration_s":1.0,"provenance":{"tool":"atomsynth encode"},'
+    b'"families":{"resonant":{"count":0},"mdct":{"count":100}},'
+    b'"mdct_coding":{"coding":"mdct-range-v1","count":100,"n_levels":64,"range_db":96.0,'
+    b'"ref":1.0,"order":"canonical","streams":[[4,0,100,0,10,1023]],"nbytes":100,'
+    b'"crc32":1},"data":{"encoding":"lzma2-raw","nbytes":0,"size":0,"crc32":0}}'
+)
+"""Preset dictionary of the compact header's raw deflate stream (version 1.2 and later).
+Part of the format: it never changes within major version 1."""
 _PREFIX = struct.Struct("<8sHHIII")
 MAX_HEADER_BYTES = 16 << 20
 DEFAULT_MAX_ATOMS = 10_000_000
@@ -137,25 +152,54 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
                              "nbytes": len(packed), "size": len(raw), "crc32": zlib.crc32(raw)})
                 blobs.append(packed)
             header["families"][fam] = {"count": len(atoms), "columns": cols}
+    return pack_header(header, VERSION if compact else EXACT_VERSION) + b"".join(blobs)
+
+
+def pack_header(header: Mapping[str, Any], version: tuple[int, int] = VERSION) -> bytes:
+    """The file's prefix and compressed header for ``header`` (a JSON-able dict), written as
+    format ``version``: minor 2 and later use the preset dictionary, earlier minors zlib."""
     text = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    head = zlib.compress(text, 9)
-    prefix = _PREFIX.pack(MAGIC, VERSION[0], VERSION[1], len(head), len(text), zlib.crc32(text))
-    return prefix + head + b"".join(blobs)
+    if version[1] >= 2:
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=HEADER_DICTIONARY)
+        head = comp.compress(text) + comp.flush()
+    else:
+        head = zlib.compress(text, 9)
+    return _PREFIX.pack(MAGIC, version[0], version[1], len(head), len(text),
+                        zlib.crc32(text)) + head
+
+
+def unpack_header(data: bytes) -> tuple[dict, bytes]:
+    """Inverse of :func:`pack_header` for well-formed files: (header dict, the bytes after it).
+    For tools and tests; :func:`from_bytes` is the validating reader."""
+    _, _, minor, hclen, _, _ = _PREFIX.unpack_from(data)
+    text = _header_decompressor(minor).decompress(bytes(data[_PREFIX.size:_PREFIX.size + hclen]))
+    return json.loads(text), bytes(data[_PREFIX.size + hclen:])
+
+
+def _header_decompressor(minor: int) -> Any:
+    if minor >= 2:
+        return zlib.decompressobj(-15, zdict=HEADER_DICTIONARY)
+    return zlib.decompressobj()
 
 
 def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
     """Velocity quantization for the compact MDCT bitstream: the set's own (as recorded by the
-    atomizer in ``provenance["mdct_quantization"]``) when valid, else 64 levels over 96 dB
-    under the loudest atom."""
+    atomizer or the encoder in ``provenance["mdct_quantization"]``) when valid, else 64 levels
+    over 96 dB under the loudest atom; ``stereo`` ``"ms"`` when recorded and the set has two
+    channels (format 1.2)."""
     q = atom_set.provenance.get("mdct_quantization")
-    top = float(np.abs(atom_set.mdct.value).max()) if len(atom_set.mdct) else 0.0
-    out: dict[str, Any] = {"n_levels": 64, "range_db": 96.0, "ref": None}
+    out: dict[str, Any] = {"n_levels": 64, "range_db": 96.0, "ref": None, "stereo": "lr"}
+    atoms = atom_set.mdct
+    if isinstance(q, dict) and q.get("stereo") == "ms" and atom_set.channels == 2:
+        out["stereo"] = "ms"
+        atoms = lr_to_ms(atoms)
+    top = float(np.abs(atoms.value).max()) if len(atoms) else 0.0
     if isinstance(q, dict):
         n, r, ref = q.get("n_levels"), q.get("range_db"), q.get("ref")
         if isinstance(n, int) and 2 <= n <= 65536 and isinstance(r, (int, float)) and (
                 1.0 <= r <= 400.0):
             out.update(n_levels=n, range_db=float(r))
-            if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top > 0:
+            if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top * (1 - 1e-9) > 0:
                 out["ref"] = float(ref)
     return out
 
@@ -296,7 +340,7 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
     pos = _PREFIX.size
     if len(buf) < pos + hclen:
         raise AtomFileError("truncated inside the header")
-    text = _bounded_inflate(buf[pos : pos + hclen], hlen, zlib.decompressobj(), "header")
+    text = _bounded_inflate(buf[pos : pos + hclen], hlen, _header_decompressor(minor), "header")
     if zlib.crc32(text) != hcrc:
         raise AtomFileError("header checksum mismatch (corrupted file)")
     pos += hclen
@@ -388,11 +432,13 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
             atoms = decode_mdct(coded, bytes(buf[pos : pos + nb]), count=counts["mdct"],
                                 group=group)
             columns["mdct"] = atoms.columns
+            counts["mdct"] = len(atoms)  # mid/side atoms come back as (more) L/R atoms
             pos += nb
             prov = header.get("provenance")
             if isinstance(prov, dict):  # the set's quantization, as the atomizer recorded it
                 prov["mdct_quantization"] = {k: coded[k] for k in ("n_levels", "range_db", "ref",
-                                                                   "order")}
+                                                                   "order", "stereo")
+                                             if k in coded}
     _require(pos == len(buf), f"{len(buf) - pos} unexpected trailing bytes")
     return _build(header, counts, columns)
 

@@ -38,6 +38,9 @@ from atomsynth.rt.params import MDCT_SCALES
 from numba import njit
 
 CODING = "mdct-range-v1"
+STEREO_MODES = ("mono", "lr", "ms")
+"""How channels 0 and 1 are coded: as they are (``lr``; also every file without the key) or
+as mid/side (``ms``, format 1.2), ``M = (L + R) / sqrt 2``, ``S = (L - R) / sqrt 2``."""
 N_BANDS = 13
 SIG_CTX = N_BANDS * 3 * 2 * 2
 VP_CTX = 18
@@ -225,6 +228,33 @@ def merge_duplicates(atoms: MdctAtoms) -> MdctAtoms:
                      channel=u[:, 3], group=u[:, 4], value=value[keep])
 
 
+def butterfly(atoms: MdctAtoms) -> MdctAtoms:
+    """The orthonormal butterfly on channels 0 and 1 (its own inverse), other channels kept:
+    channel 0 gets ``(a0 + a1) / sqrt 2`` and channel 1 ``(a0 - a1) / sqrt 2`` per position."""
+    if not len(atoms):
+        return atoms
+    c = math.sqrt(0.5)
+    ch, v = atoms.channel, atoms.value
+    pair = ch <= 1
+    cols = {k: atoms[k] for k in ("scale", "frame", "bin", "group")}
+    out_ch = np.concatenate([np.where(pair, 0, ch), np.ones(int(pair.sum()), np.int64)])
+    sgn = np.where(ch == 1, -1.0, 1.0)[pair]
+    out_v = np.concatenate([np.where(pair, v * c, v), v[pair] * c * sgn])
+    both = {k: np.concatenate([col, col[pair]]) for k, col in cols.items()}
+    return merge_duplicates(MdctAtoms(out_v.size, channel=out_ch, value=out_v, **both))
+
+
+def lr_to_ms(atoms: MdctAtoms) -> MdctAtoms:
+    """L/R atoms (channels 0, 1) to mid/side atoms at the same positions (see
+    :data:`STEREO_MODES`); atoms that cancel are dropped."""
+    return butterfly(atoms)
+
+
+def ms_to_lr(atoms: MdctAtoms) -> MdctAtoms:
+    """Inverse of :func:`lr_to_ms` (the same butterfly)."""
+    return butterfly(atoms)
+
+
 def _layers(c: dict, group: np.ndarray) -> np.ndarray:
     """0 for the first atom at a position (scale, channel, frame, bin), 1 for a second one (of
     another group), and so on: each layer is coded as streams of its own."""
@@ -241,8 +271,9 @@ def _layers(c: dict, group: np.ndarray) -> np.ndarray:
 
 
 def encode_mdct(atoms: MdctAtoms, *, n_levels: int = 64, range_db: float = 96.0,
-                ref: float | None = None) -> tuple[dict, bytes, np.ndarray]:
-    """Quantize and range-code ``atoms``.
+                ref: float | None = None, stereo: str = "lr") -> tuple[dict, bytes, np.ndarray]:
+    """Quantize and range-code ``atoms`` (with ``stereo="ms"``: as mid/side, see
+    :data:`STEREO_MODES`).
 
     Returns
     -------
@@ -252,7 +283,7 @@ def encode_mdct(atoms: MdctAtoms, *, n_levels: int = 64, range_db: float = 96.0,
     group : ndarray of int64
         The atoms' groups in canonical order (stored by the caller, if not all zero).
     """
-    atoms = merge_duplicates(atoms)
+    atoms = lr_to_ms(atoms) if stereo == "ms" else merge_duplicates(atoms)
     feats = quantize_mdct(atoms, n_levels=n_levels, range_db=range_db, ref=ref)
     name = _order_name(feats) if len(feats) else "canonical"
     c = feats.columns
@@ -284,6 +315,8 @@ def encode_mdct(atoms: MdctAtoms, *, n_levels: int = 64, range_db: float = 96.0,
     meta = {"coding": CODING, "count": len(feats), "n_levels": int(feats.n_levels),
             "range_db": float(feats.range_db), "ref": float(feats.ref), "order": name,
             "streams": streams, "nbytes": len(payload), "crc32": zlib.crc32(payload)}
+    if stereo == "ms":
+        meta["stereo"] = "ms"
     return meta, payload, group
 
 
@@ -308,6 +341,9 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
         raise _bad(f"range_db = {range_db!r} outside [1, 400]")
     if not isinstance(ref, (int, float)) or not (math.isfinite(ref) and 0 < ref <= 1e6):
         raise _bad(f"ref = {ref!r} is not a positive magnitude")
+    stereo = meta.get("stereo", "lr")
+    if stereo not in STEREO_MODES:
+        raise _bad(f"unknown stereo coding {stereo!r}")
     name = meta.get("order")
     if name not in _ORDER_NAMES + ("canonical",):
         raise _bad(f"unknown order {name!r}")
@@ -347,4 +383,5 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
                          float(ref), float(range_db), n_levels, np.asarray(group, np.int64))
     if name != "canonical":
         feats = feats.select(order(feats, name))
-    return dequantize_mdct(feats)
+    atoms = dequantize_mdct(feats)
+    return ms_to_lr(atoms) if stereo == "ms" else atoms

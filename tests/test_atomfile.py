@@ -117,9 +117,7 @@ def rebuild(header: dict, blobs: bytes, *, major: int = 1) -> bytes:
 
 
 def split(data: bytes) -> tuple[dict, bytes]:
-    _, _, _, hclen, _, _ = struct.unpack_from("<8sHHIII", data)
-    header = json.loads(zlib.decompress(data[24 : 24 + hclen]))
-    return header, data[24 + hclen :]
+    return atomfile.unpack_header(data)
 
 
 def test_wrong_version_and_magic(atom_set):
