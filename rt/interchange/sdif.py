@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from atomsynth.rt.errors import AtomFileError
 
 MAGIC = b"SDIF"

@@ -38,7 +38,8 @@ exactly. Otherwise, atoms are made from the standard frames:
   ``gain_db`` is set so each mode rings with its ``Amplitude``. A one-mode frame needs no
   table. The phase column is not used (atoms start in sine phase). Excitation parameters
   take their defaults.
-* a ``1TRC`` partial (rows of one ``Index``) becomes one single-mode resonant atom per note: a
+* in a file without ``1RES`` frames (the same sound twice is not wanted), a ``1TRC`` partial
+  (rows of one ``Index``) becomes one single-mode resonant atom per note: a
   note starts where the partial starts or, after its peak, where its amplitude rises 6 dB over
   the lowest point since the peak. ``onset_s`` = the note's first breakpoint, ``attack_s`` =
   time to its loudest breakpoint (at least 0.1 ms), ``f0_hz`` = the frequency there,
@@ -56,6 +57,7 @@ import json
 import math
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.interchange import sdif
@@ -228,7 +230,7 @@ def from_sdif(data: bytes | sdif.SdifFile, *, use_atom_params: bool = True,
                     if atom is not None:
                         models.append((fr.stream, fr.time_s, atom))
     models.sort(key=lambda x: x[:2])  # by stream, then time: the exported atom order
-    parts = [atom for _, _, atom in models] + _atoms_from_tracks(f.frames, sr, where)
+    parts = [atom for _, _, atom in models] or _atoms_from_tracks(f.frames, sr, where)
     kwargs["mode_tables"] = tuple(tables)
     kwargs["resonant"] = ResonantAtoms.concat(parts)
     kwargs["mdct"] = MdctAtoms.empty()
