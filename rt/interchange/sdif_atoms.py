@@ -47,8 +47,8 @@ exactly. Otherwise, atoms are made from the standard frames:
   against time after the peak (120 s for a partial that does not decay). MDCT atoms exported
   as tracks come back as such resonant atoms, not as MDCT atoms.
 
-The sample rate (for the Nyquist limit) comes from the header entry, else the ``1NVT`` entry
-``SampleRate``, else 48 kHz.
+The sample rate (for the Nyquist limit) and channel count come from the header entry, else the
+``1NVT`` entries ``SampleRate`` and ``NumChannels`` (both written on export), else 48 kHz and 2.
 """
 
 from __future__ import annotations
@@ -172,7 +172,8 @@ def to_sdif(atom_set: AtomSet, *, tracks: bool = False, resonances: bool = True,
         pts, nxt = _resonant_breakpoints(atom_set, models, 1)
         frames += _track_frames(pts + _mdct_breakpoints(atom_set, nxt))
     frames.sort(key=lambda f: f.time_s)  # stable: equal times keep 1RES before 1TRC
-    nvt = {"creator": "atomsynth", "SampleRate": str(atom_set.sample_rate)}
+    nvt = {"creator": "atomsynth", "SampleRate": str(atom_set.sample_rate),
+           "NumChannels": str(atom_set.channels)}
     types = None
     if atom_params:
         nvt["atomsynth_header"] = json.dumps(header_dict(atom_set))
@@ -205,12 +206,13 @@ def from_sdif(data: bytes | sdif.SdifFile, *, use_atom_params: bool = True,
         except json.JSONDecodeError as exc:
             raise ParameterError(f"{where}: bad atomsynth_header: {exc}") from None
     kwargs = header_kwargs(header, where)
-    if "sample_rate" not in kwargs and "SampleRate" in f.nvt:
-        try:
-            kwargs["sample_rate"] = int(float(f.nvt["SampleRate"]))
-        except ValueError:
-            raise ParameterError(f"{where}: SampleRate {f.nvt['SampleRate']!r} is not a "
-                                 "number") from None
+    for key, name in (("sample_rate", "SampleRate"), ("channels", "NumChannels")):
+        if key not in kwargs and name in f.nvt:
+            try:
+                kwargs[key] = int(float(f.nvt[name]))
+            except ValueError:
+                raise ParameterError(f"{where}: {name} {f.nvt[name]!r} is not a "
+                                     "number") from None
     ext = next((fr for fr in f.frames if fr.signature == "XATM"), None)
     if use_atom_params and ext is not None:
         kwargs["resonant"] = _family_from_matrix(ext.matrix("XATM"), ResonantAtoms,
