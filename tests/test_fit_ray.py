@@ -1,10 +1,11 @@
 """``fit-batch --ray`` against a real Ray cluster on this machine: a head node and two one-CPU
-worker nodes started with ``ray start``. One worker node is killed (SIGKILL of its raylet and
-its workers) while the corpus is being fitted; the run survives or reports the lost files, a
-second run of the same command fits what is missing, and every output equals a local run's.
+worker nodes started with ``ray start`` (``tests/support/ray_cluster.py``). One worker node is
+killed (SIGKILL of its raylet and its workers) once the first file is fitted, and the run itself
+once two are; the same command run again fits exactly the rest, and every output equals a
+local run's, bit for bit.
 
-Fits are tiny (0.1 to 0.2 s at 16 kHz, one optimizer step), so most of the time is Ray
-starting and each worker importing torch: about a minute on two cores.
+Fits are tiny (0.10 to 0.16 s at 16 kHz, one optimizer step), so most of the time is Ray
+starting and each worker importing torch: one to two minutes on two shared cores.
 """
 
 from __future__ import annotations
