@@ -78,25 +78,32 @@ class RayCluster:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def _ray(self, *args: str, timeout: float = 120) -> None:
-        cmd = [sys.executable, "-m", "ray.scripts.scripts", *args]
-        res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
-        if res.returncode != 0:
-            raise RuntimeError(f"{' '.join(args[:2])} failed:\n{res.stdout}\n{res.stderr}")
+    def _ray(self, *arg_lists: list[str], timeout: float = 180) -> None:
+        """Run ``ray ARGS`` for every list at once; raise if any fails."""
+        procs = [subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", *args],
+                                  env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True) for args in arg_lists]
+        errors = []
+        for args, proc in zip(arg_lists, procs):
+            try:
+                out, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+            if proc.returncode != 0:
+                errors.append(f"ray {' '.join(args[:2])} failed:\n{out}")
+        if errors:
+            raise RuntimeError("\n".join(errors))
 
     def start(self, workers: int) -> None:
-        self._ray("start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
-                  "--num-cpus", "0", "--include-dashboard=false", "--disable-usage-stats",
-                  "--temp-dir", str(self.temp_dir))
-        for _ in range(workers):
-            self.add_worker()
-
-    def add_worker(self) -> int:
-        port = free_port()
-        self._ray("start", "--address", self.address, "--node-ip-address", "127.0.0.1",
-                  "--num-cpus", "1", "--node-manager-port", str(port), "--disable-usage-stats")
-        self.worker_ports.append(port)
-        return port
+        self._ray(["start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
+                   "--num-cpus", "0", "--include-dashboard=false", "--disable-usage-stats",
+                   "--temp-dir", str(self.temp_dir)])
+        ports = [free_port() for _ in range(workers)]
+        self._ray(*[["start", "--address", self.address, "--node-ip-address", "127.0.0.1",
+                     "--num-cpus", "1", "--node-manager-port", str(p), "--disable-usage-stats"]
+                    for p in ports])
+        self.worker_ports += ports
 
     def raylet_pid(self, node_manager_port: int) -> int:
         for pid, (_, cmd) in _processes().items():
@@ -112,6 +119,12 @@ class RayCluster:
         key = str(self.temp_dir)
         procs = _processes()
         return _with_descendants({p for p, (_, c) in procs.items() if key in c}, procs)
+
+    def running(self, function: str) -> set[int]:
+        """Worker processes of the cluster executing a task of ``function`` now."""
+        procs = _processes()
+        return {pid for pid in self.pids() if pid in procs
+                and procs[pid][1].startswith(f"ray::{function}")}
 
     def stop(self) -> None:
         for _ in range(3):
