@@ -13,8 +13,8 @@ Export: one track per group (named after the group), preceded by a tempo track (
 
 Pitch bend acts on a whole channel, so notes take turns on the 15 melodic channels (all but
 channel 10, the General MIDI drum channel) in the MPE manner: a note gets a channel that is
-silent at its onset. More than 15 overlapping notes share channels, and then a later bend
-retunes the earlier note too. MDCT atoms are not exported.
+silent at its onset (and was already at the tick before). More than 15 overlapping notes share
+channels, and then a later bend retunes the earlier note too. MDCT atoms are not exported.
 
 Import (a plain mapping, the inverse of the above): every note becomes a resonant atom with
 ``onset_s``, ``f0_hz`` (note plus the channel's bend and bend range, RPN 0 when the file sets
@@ -74,7 +74,9 @@ def to_midi(atom_set: AtomSet, *, ppq: int = PPQ) -> bytes:
     chan = np.zeros(len(res), dtype=np.int64)
     free_at = {c: -1 for c in CHANNELS}
     for i in np.argsort(on, kind="stable"):
-        c = next((c for c in CHANNELS if free_at[c] <= on[i]), None)
+        # strictly after the last note-off: tracks merged by a player keep no order within
+        # a tick, and a note-off must not meet the next note of its channel there
+        c = next((c for c in CHANNELS if free_at[c] < on[i]), None)
         if c is None:
             c = min(CHANNELS, key=lambda c: free_at[c])
         chan[i] = c

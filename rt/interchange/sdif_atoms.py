@@ -3,8 +3,9 @@
 Export
 ------
 * Every resonant atom is one ``1RES`` frame at its ``onset_s``, in its own stream (stream id =
-  atom index), with one row per sounding mode: ``Frequency`` (Hz), ``Amplitude`` (linear),
-  ``DecayRate`` (1/s) and ``Phase`` (radians), float32. This is the SDIF standard's
+  atom index + 1; the ``1TRC`` frames are stream 0), with one row per sounding mode:
+  ``Frequency`` (Hz), ``Amplitude`` (linear), ``DecayRate`` (1/s) and ``Phase`` (radians),
+  float32. This is the SDIF standard's
   resonance model, ``amp(t) = Amplitude * exp(-DecayRate * t)`` (the CNMAT ``resonators~``
   convention): ``DecayRate = ln(1000) / T_m``; ``Amplitude = gain * (1 - mix) * a_m /
   sqrt(sum a^2)``, the initial amplitude the mode rings with (the normalization of
@@ -165,7 +166,7 @@ def to_sdif(atom_set: AtomSet, *, tracks: bool = False, resonances: bool = True,
     frames: list[sdif.Frame] = []
     if resonances:
         res = atom_set.resonant
-        frames += [sdif.Frame("1RES", float(res.onset_s[i]), i,
+        frames += [sdif.Frame("1RES", float(res.onset_s[i]), i + 1,
                               (sdif.Matrix("1RES", rows.astype(np.float32)),))
                    for i, rows in enumerate(models)]
     if tracks:
