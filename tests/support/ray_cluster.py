@@ -99,11 +99,32 @@ class RayCluster:
         self._ray(["start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(self.port),
                    "--num-cpus", "0", "--include-dashboard=false", "--disable-usage-stats",
                    "--temp-dir", str(self.temp_dir)])
-        ports = [free_port() for _ in range(workers)]
-        self._ray(*[["start", "--address", self.address, "--node-ip-address", "127.0.0.1",
-                     "--num-cpus", "1", "--node-manager-port", str(p), "--disable-usage-stats"]
-                    for p in ports])
-        self.worker_ports += ports
+        for _ in range(workers):
+            self.add_worker()
+
+    def add_worker(self, attempts: int = 3) -> int:
+        """Start a one-CPU worker node; returns its node manager port.
+
+        ``ray start`` gives a node 30 s (fixed in Ray) to register with the head; on a loaded
+        machine that can pass, so a node that did not register is killed and started again.
+        """
+        for attempt in range(attempts):
+            port = free_port()
+            try:
+                self._ray(["start", "--address", self.address, "--node-ip-address", "127.0.0.1",
+                           "--num-cpus", "1", "--node-manager-port", str(port),
+                           "--disable-usage-stats"])
+            except RuntimeError:
+                try:
+                    kill_tree({self.raylet_pid(port)})
+                except RuntimeError:
+                    pass
+                if attempt == attempts - 1:
+                    raise
+                continue
+            self.worker_ports.append(port)
+            return port
+        raise AssertionError("unreachable")
 
     def raylet_pid(self, node_manager_port: int) -> int:
         for pid, (_, cmd) in _processes().items():
@@ -143,10 +164,17 @@ def make_cluster(workers: int) -> RayCluster:
     env = dict(os.environ)
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_DISABLE_IMPORT_WARNING="1",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(":"))
-    cluster = RayCluster(temp, free_port(), env)
-    try:
-        cluster.start(workers)
-    except BaseException:
-        cluster.stop()
-        raise
-    return cluster
+    for attempt in range(2):  # the head, too, may miss Ray's 30 s start-up limit under load
+        cluster = RayCluster(temp, free_port(), env)
+        try:
+            cluster.start(workers)
+            return cluster
+        except RuntimeError:
+            cluster.stop()
+            if attempt == 1:
+                raise
+            temp.mkdir()
+        except BaseException:
+            cluster.stop()
+            raise
+    raise AssertionError("unreachable")
