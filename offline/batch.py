@@ -61,8 +61,9 @@ def run_job(job: Job, config, threads: int = 1) -> dict:
     torch.set_num_threads(max(1, threads))
     # A name of its own per attempt: a task Ray reruns, or one still running for a killed
     # driver, may write the same file at the same time; each rename is atomic, the last wins.
+    # (Hidden, and not ending in .atoms: never taken for a result by a glob.)
     tmp_atoms = job.output.with_name(f".{job.output.name}.{os.getpid()}.{time.time_ns()}"
-                                     ".partial.atoms")
+                                     ".partial")
     try:
         result = fit_file(job.input, tmp_atoms, config, quiet=True)
         result["output"] = str(job.output)

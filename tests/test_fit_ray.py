@@ -81,8 +81,13 @@ def local_fit(src, out) -> None:
         torch.set_num_threads(threads)
 
 
+def results(out) -> list:
+    """The finished ``.atoms`` files under ``out`` (not hidden temporary ones)."""
+    return sorted(p for p in out.rglob("*.atoms") if not p.name.startswith("."))
+
+
 def outputs(out) -> dict[str, AtomSet]:
-    return {str(p.relative_to(out)): load(p) for p in sorted(out.rglob("*.atoms"))}
+    return {str(p.relative_to(out)): load(p) for p in results(out)}
 
 
 def test_cluster_helper_finds_its_worker_processes(ray_cluster):
@@ -107,7 +112,7 @@ def test_fit_batch_on_ray_survives_a_killed_worker_and_resumes(tmp_path, ray_clu
         deadline = time.monotonic() + 240
 
         def wait_for(n: int) -> None:
-            while len(list(out_ray.rglob("*.atoms"))) < n:
+            while len(results(out_ray)) < n:
                 assert first.poll() is None, f"the Ray run ended early:\n{first.stdout.read()}"
                 assert time.monotonic() < deadline, f"not {n} file(s) fitted on Ray in 240 s"
                 time.sleep(0.1)
@@ -127,14 +132,14 @@ def test_fit_batch_on_ray_survives_a_killed_worker_and_resumes(tmp_path, ray_clu
     while ray_cluster.running("run_job") and time.monotonic() < stop_by:
         time.sleep(0.1)
     assert not ray_cluster.running("run_job"), "the killed run's tasks are still running"
-    fitted = len(list(out_ray.rglob("*.atoms")))
+    fitted = len(results(out_ray))
     assert 2 <= fitted <= N_FILES
 
     # Resuming: the same command fits only what is missing, on the one worker that is left.
     second = fit_batch(src, out_ray, env, "--ray", ray_cluster.address)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"{fitted} already fitted, {N_FILES - fitted} to fit" in second.stdout
-    assert len(list(out_ray.rglob("*.atoms"))) == N_FILES
+    assert len(results(out_ray)) == N_FILES
 
     # The same fits here, file by file as a local run does them, with one torch thread each
     # like the Ray tasks (and the worker processes of fit-batch --jobs 2 or more).
