@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("atomsynth.commands.eval",
              "quality of a decoding against its reference: SNR, spectral and mel distances, "
              "ViSQOL, bitrate"),
+    "export": ("atomsynth.commands.export",
+               "atoms to SDIF (SPEAR, AudioSculpt, Max), MIDI, CSV or JSON"),
+    "import": ("atomsynth.commands.import_",
+               "atoms from SDIF (1RES, 1TRC), MIDI, CSV or JSON to an atom file"),
     "lm": ("atomsynth.commands.lm", "atom language model: train, locate, inpaint, continue, "
            "extend-band, evaluate"),
 }

@@ -5,7 +5,7 @@ MDCT is filled with Gaussian noise at its (frame, Bark band)'s true residual ene
 unquantized and free (an upper bound: a real noise filler must code those energies). Prints
 mean mel distance and ViSQOL without and with the fill.
 
-    PYTHONPATH=. python3 benchmarks/noise_fill_oracle.py      # about 2 minutes
+    python3 -m benchmarks.noise_fill_oracle      # about 2 minutes
 """
 
 from __future__ import annotations

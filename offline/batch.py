@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -58,7 +59,11 @@ def run_job(job: FitJob, config, threads: int = 1) -> dict:
     from atomsynth.offline.fit_file import fit_file
 
     torch.set_num_threads(max(1, threads))
-    tmp_atoms = job.output.with_name(f".{job.output.name}.partial.atoms")
+    # A name of its own per attempt: a task Ray reruns, or one still running for a killed
+    # driver, may write the same file at the same time; each rename is atomic, the last wins.
+    # (Hidden, and not ending in .atoms: never taken for a result by a glob.)
+    tmp_atoms = job.output.with_name(f".{job.output.name}.{os.getpid()}.{time.time_ns()}"
+                                     ".partial")
     try:
         result = fit_file(job.input, tmp_atoms, config)
         result["output"] = str(job.output)
@@ -121,20 +126,45 @@ def _import_ray():
     return ray
 
 
+RAY_TASK_RETRIES = 3
+"""Times Ray reruns a task whose worker process or node died (application errors are not
+retried: they are reported)."""
+
+
 def _fit_on_ray(todo: list[FitJob], config, address: str, progress) -> list[dict]:
+    """Fit ``todo`` as Ray tasks, one CPU each; workers read inputs and write outputs at the
+    same paths as this driver (a shared filesystem on a multi-node cluster).
+
+    A task lost with its worker or node is rerun by Ray up to :data:`RAY_TASK_RETRIES` times;
+    one that still fails becomes a result with ``"error"`` (its file stays unfitted, so the
+    next run of the same command fits it).
+    """
     ray = _import_ray()
-    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-    remote = ray.remote(num_cpus=1)(run_job)
-    pending = {remote.remote(job, config, 1): job for job in todo}
-    results = []
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            pending.pop(ref)
-            results.append(ray.get(ref))
-            if progress is not None:
-                progress(len(results), len(todo), results[-1])
-    return results
+    started_here = not ray.is_initialized()
+    try:
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise AtomsynthError(f"cannot reach the Ray cluster at {address!r}: {exc}") from None
+    try:
+        remote = ray.remote(num_cpus=1, max_retries=RAY_TASK_RETRIES)(run_job)
+        pending = {remote.remote(job, config, 1): job for job in todo}
+        results = []
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                job = pending.pop(ref)
+                try:
+                    results.append(ray.get(ref))
+                except ray.exceptions.RayError as exc:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    results.append({"input": str(job.input),
+                                    "error": f"Ray task failed: {type(exc).__name__}: {first}"})
+                if progress is not None:
+                    progress(len(results), len(todo), results[-1])
+        return results
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 __all__ = ["FitJob", "find_jobs", "fit_corpus", "run_job"]

@@ -2,7 +2,7 @@
 # Install everything atomsynth needs on a fresh Debian/Ubuntu machine, then the project itself.
 #
 #   bash scripts/setup.sh          # run-time: system audio libraries + atomsynth with all extras
-#   bash scripts/setup.sh --dev    # also what the tests need: JACK, the DPF plugin framework,
+#   bash scripts/setup.sh --dev    # also what the tests need: JACK, the DPF plugin framework, Ray,
 #                                  # a C++ toolchain, opus-tools, pytest and friends, and
 #                                  # MkDocs (Material) for the documentation site
 #
@@ -56,6 +56,6 @@ if [ "${ATOMSYNTH_TORCH:-}" = cpu ]; then
   $PY -m pip install -q "torch==2.13.0"
 fi
 extras="all"
-[ "$dev" = 1 ] && extras="all,dev,docs"
+[ "$dev" = 1 ] && extras="all,dev,docs,cluster"  # cluster: Ray, for the fit-batch --ray test
 $PY -m pip install -q -e ".[${extras}]"
 echo "setup.sh: done ($($PY -c 'import atomsynth; print("atomsynth", atomsynth.__version__)'))"
