@@ -30,6 +30,7 @@ import json
 import lzma
 import math
 import os
+import stat
 import struct
 import zlib
 from collections.abc import Mapping
@@ -248,16 +249,22 @@ def load(
         Refuse files whose declared decompressed data exceeds this many bytes.
     """
     path = Path(path)
+    limit = max_bytes + MAX_HEADER_BYTES
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise AtomFileError(f"{path}: is a directory, not an atom file")
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero, a FIFO: endless or blocking reads
+            raise AtomFileError(f"{path}: not a regular file")
+        if st.st_size > limit:
+            raise AtomFileError(f"{path}: {st.st_size} bytes is larger than the "
+                                f"{max_bytes}-byte limit")
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)  # bounded even if the file grows while it is read
     except OSError as exc:
         raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size > max_bytes + MAX_HEADER_BYTES:
-        raise AtomFileError(f"{path}: {size} bytes is larger than the {max_bytes}-byte limit")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise AtomFileError(f"{path}: larger than the {max_bytes}-byte limit")
     return from_bytes(data, name=str(path), max_atoms=max_atoms, max_bytes=max_bytes)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from atomsynth.rt import fpenv
+from atomsynth.rt.effect_ranges import check_effect_param
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
 
@@ -172,6 +173,7 @@ class EffectsBridge:
             for k, v in params.items():
                 if not hasattr(proc, k):
                     raise EffectError(f"{kind} has no parameter {k!r}")
+                check_effect_param(kind, k, v, self.sample_rate)
                 setattr(proc, k, v)
         except Exception as exc:  # noqa: BLE001
             self.errors.append(f"effect {kind!r}: {exc}; skipped")
@@ -220,6 +222,11 @@ class EffectsBridge:
             known = list(self.parameters(index))
             raise EffectError(f"insert {index} ({self.inserts[index].name}) has no parameter "
                               f"{name!r}; known: {known}")
+        if self.inserts[index].kind != "plugin":
+            try:
+                check_effect_param(self.inserts[index].kind, name, value, self.sample_rate)
+            except EffectError as exc:
+                raise EffectError(f"insert {index} ({self.inserts[index].name}): {exc}") from None
         if len(self._queue) >= MAX_QUEUE:
             raise EffectError("too many pending effect changes")
         self._queue.append(("param", index, name, value))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atomsynth.commands import _validate as v
 from atomsynth.commands._common import add_file_argument, load_atoms
 from atomsynth.commands.effects_args import add_effect_arguments, build_effects
 from atomsynth.rt.audio_io import write_audio
@@ -21,15 +22,16 @@ def add_arguments(parser) -> None:
                         help="mix file (.wav or .flac); default out/<name>.wav")
     parser.add_argument("--stems", metavar="DIR", default=None,
                         help="also write one file per group, plus mix, into DIR")
-    parser.add_argument("--sample-rate", type=int, default=None,
+    parser.add_argument("--sample-rate", type=v.sample_rate, default=None,
                         help="output sample rate in Hz (default: the file's)")
-    parser.add_argument("--duration", type=float, default=None,
+    parser.add_argument("--duration", type=v.finite_float(0.0, v.MAX_RENDER_S, lo_open=True),
+                        default=None,
                         help="output length in seconds (default: until the last atom ends)")
-    parser.add_argument("--subtype", default=None,
+    parser.add_argument("--subtype", type=v.subtype, default=None,
                         help="soundfile subtype, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT for "
                              "WAV, PCM_24 for FLAC)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--block-size", type=int, default=4096,
+    parser.add_argument("--block-size", type=v.int_in(1, v.MAX_BLOCK), default=4096,
                         help="block size of the streaming path when effects are on (default "
                              "4096; the synthesizer's output does not depend on it, effects "
                              "see blocks of this size; 256 = as live playback)")
@@ -76,9 +78,14 @@ def _render_with_effects(atom_set, fx, sr, args, bar):
 def run(args) -> int:
     path, atom_set = load_atoms(args.file)
     out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
+    # every output is checked before any work: a bad path fails in a second, not after the render
+    v.output_file(out, "-o" if args.output else "output")
+    v.check_subtype(out, args.subtype)
+    if args.stems:
+        v.output_dir(args.stems, "--stems")
     sr = args.sample_rate or atom_set.sample_rate
     t0 = time.perf_counter()
-    fx = build_effects(args, atom_set, sr)
+    fx = build_effects(args, atom_set, sr, strict=True)
     for err in fx.errors:
         print(f"warning: {err}")
     if fx.active or args.stream:
@@ -98,6 +105,9 @@ def run(args) -> int:
         else:
             mix = render(atom_set, sample_rate=sr, duration_s=args.duration, progress=bar)
     elapsed = time.perf_counter() - t0
+    peak = v.check_audio(mix, "the mix")
+    for audio in (stems or {}).values():
+        v.check_audio(audio, "a stem")
     write_audio(out, mix, sr, subtype=args.subtype)
     suffix = out.suffix
     if args.stems:
@@ -107,12 +117,14 @@ def run(args) -> int:
             write_audio(stem_dir / name, audio, sr, subtype=args.subtype)
         write_audio(stem_dir / f"mix{suffix}", mix, sr, subtype=args.subtype)
     seconds = mix.shape[1] / sr
-    peak = float(np.abs(mix).max()) if mix.size else 0.0
     peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
     speed = seconds / elapsed if elapsed > 0 else np.inf
     print(f"wrote {out}: {seconds:.2f} s, {mix.shape[0]} ch, {sr} Hz, peak {peak_db:.1f} dBFS; "
           f"rendered in {elapsed:.2f} s ({speed:.1f}x real time)"
           + (f"; {len(stems)} stem(s) + mix in {args.stems}" if args.stems else ""))
-    if peak > 1.0 and (args.subtype or "").startswith("PCM"):
-        print("warning: the mix exceeds 0 dBFS and was clipped by the PCM subtype")
+    if peak > 1.0:
+        clipped = "clipped by" if (args.subtype or "").startswith("PCM") or (
+            args.subtype is None and out.suffix.lower() != ".wav") else "kept by"
+        print(f"warning: the mix peaks at {peak_db:+.1f} dBFS, above 0 dBFS; {clipped} the "
+              "file's sample format")
     return 0
