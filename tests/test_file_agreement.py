@@ -153,11 +153,10 @@ def test_zlib_expansion_beyond_deflates_limit_is_refused_up_front():
     from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS
 
     blob = zlib.compress(b"\0" * 8)  # a few bytes claiming megabytes
-    for specs, fam in ((RESONANT_PARAMS, "resonant"),):
-        for spec in specs:
-            size = n * np.dtype(spec.dtype).itemsize
-            cols.append({"name": spec.name, "dtype": np.dtype(spec.dtype).newbyteorder("<").str,
-                         "encoding": "zlib", "nbytes": len(blob), "size": size, "crc32": 0})
+    for spec in RESONANT_PARAMS:
+        size = n * np.dtype(spec.dtype).itemsize
+        cols.append({"name": spec.name, "dtype": np.dtype(spec.dtype).newbyteorder("<").str,
+                     "encoding": "zlib", "nbytes": len(blob), "size": size, "crc32": 0})
     h["families"] = {"resonant": {"count": n, "columns": cols},
                      "mdct": {"count": 0, "columns": [
                          {"name": s.name, "dtype": np.dtype(s.dtype).newbyteorder("<").str,
