@@ -29,7 +29,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 from atomsynth.rt import pa_stream as P
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
+from atomsynth.rt.edit_queue import EditQueue
 from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.errors import AudioDeviceError, ParameterError
 from atomsynth.rt.extent import ceil_samples
@@ -151,7 +151,7 @@ class Engine:
             sample_rate=self.sample_rate, channels=self.channels,
             room_names=atom_set.room_names)
         # edits and controls to replay for offline renders
-        self._edits: deque = deque()
+        self._edits = EditQueue(MAX_EDITS)
         self._macros: dict[str, float] = {}
         self._groups: dict[int, dict[str, Any]] = {}
         self._atom_edits: list[tuple[np.ndarray, dict[str, Any]]] = []
@@ -255,11 +255,11 @@ class Engine:
         self._started = False
 
     # ------------------------------------------------------------------ transport
-    def _push(self, fn: Callable[[], None]) -> None:
-        if len(self._edits) >= MAX_EDITS:
+    def _push(self, fn: Callable[[], None], key: Any = None) -> None:
+        """Queue an edit for the render thread; keyed edits coalesce (newest value wins)."""
+        if not self._edits.push(fn, key):
             self.edits_refused += 1
             return
-        self._edits.append(fn)
         if not self.output:
             self._drain()
 
@@ -272,11 +272,11 @@ class Engine:
             self._buf[P.H_PRIMED] = 0.0
         self._playing = True
         self._set_rendering(True)
-        self._push(self._synth.prepare_gate(True))
+        self._push(self._synth.prepare_gate(True), key=("gate",))
 
     def pause(self) -> None:
         self._playing = False
-        self._push(self._synth.prepare_gate(False))
+        self._push(self._synth.prepare_gate(False), key=("gate",))
 
     @property
     def playing(self) -> bool:
@@ -302,7 +302,7 @@ class Engine:
 
     # ------------------------------------------------------------------ edits
     def set_atom_set(self, atom_set: AtomSet) -> None:
-        fn = self._synth.prepare_atom_set(atom_set)
+        fn = self._synth.prepare_atom_set(atom_set)  # checked against the running synth
         self.atom_set = atom_set
         self._atom_edits.clear()
         self._push(fn)
@@ -310,7 +310,7 @@ class Engine:
     def set_macro(self, name: str, value: float) -> None:
         fn = self._synth.prepare_macro(name, value)
         self._macros[name] = float(value)
-        self._push(fn)
+        self._push(fn, key=("macro", name))
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
@@ -319,18 +319,17 @@ class Engine:
                                     room_send=room_send).items() if v is not None}
         fn = self._synth.prepare_group(group, **kw)
         self._groups.setdefault(int(group), {}).update(kw)
-        self._push(fn)
+        self._push(fn, key=("group", int(group), tuple(sorted(kw))))
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
-        fn = self._synth.prepare_atoms(indices, **params)
+        fn = self._synth.prepare_atoms(indices, **params)  # against the set in force then
         self._atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
         self._push(fn)
 
     # ------------------------------------------------------------------ render thread
     def _drain(self) -> None:
         synth = self._synth
-        while self._edits:
-            synth._schedule(None, self._edits.popleft())
+        self._edits.drain(lambda fn: synth._schedule(None, fn))
 
     def _render_one(self, nblocks: int = 1) -> None:
         """Render ``nblocks`` blocks in one pass (fewer GIL hand-overs) into the ring."""
@@ -428,6 +427,8 @@ class Engine:
             "levels_db": levels_db,
             "position_s": self.position_s,
             "edits_refused": int(self.edits_refused),
+            "edits_coalesced": int(self._edits.coalesced),
+            "edit_errors": list(self._synth.edit_errors),
             "render_priority": getattr(self, "render_priority", "not started"),
         }
 
