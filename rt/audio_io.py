@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +42,19 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int,
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio.T, int(sample_rate), subtype=subtype or default_subtype(path),
                  format=fmt)
+
+
+@contextmanager
+def audio_writer(path: str | os.PathLike, sample_rate: int, channels: int,
+                 *, subtype: str | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write audio block by block, atomically: yields ``write(block)`` taking blocks of shape
+    (channels, n); the file appears only when the ``with`` block ends without an error."""
+    path = Path(path)
+    fmt = audio_format(path)
+    with atomic_path(path) as tmp, sf.SoundFile(
+            str(tmp), "w", int(sample_rate), int(channels),
+            subtype=subtype or default_subtype(path), format=fmt) as f:
+        yield lambda block: f.write(np.ascontiguousarray(block.T))
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:

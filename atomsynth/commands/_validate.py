@@ -26,7 +26,8 @@ from atomsynth.rt.errors import AtomsynthError, ParameterError
 MAX_RENDER_S = 86400.0
 """The longest output any command renders (one day, the atom model's onset limit)."""
 
-MAX_BLOCK = 1 << 16
+MAX_BLOCK = 8192
+"""The largest block the streaming synthesizer renders at once (its ``max_block``)."""
 SAMPLE_RATES = (8000, 384000)
 """Allowed output sample rates in Hz, inclusive (the atom model's range)."""
 

@@ -75,6 +75,31 @@ def _render_with_effects(atom_set, fx, sr, args, bar):
     return stems, np.sum(list(stems.values()), axis=0)
 
 
+def _stream_mix_to_file(atom_set, fx, sr, args, out, bar) -> tuple[float, int]:
+    """The mix of the streaming path written block by block (memory bounded by the block, not
+    the length); returns (peak, samples). A non-finite block aborts and nothing is written."""
+    from atomsynth.rt.audio_io import audio_writer
+    from atomsynth.rt.extent import ceil_samples
+    from atomsynth.rt.synth import StreamingSynth
+
+    synth = StreamingSynth(atom_set, sample_rate=sr, max_block=8192,
+                           n_rooms=len(atom_set.room_names), precision=args.precision)
+    total = ceil_samples(args.duration or atom_set.length_s, sr)
+    block = args.block_size if fx.active else 8192
+    peak = 0.0
+    with audio_writer(out, sr, atom_set.channels, subtype=args.subtype) as write:
+        for a in range(0, total, block):
+            n = min(block, total - a)
+            buses = synth.render(n)
+            y = fx.process(buses) if fx.active else buses[0]
+            peak = max(peak, v.check_audio(y, f"the mix at {a / sr:.3f} s"))
+            write(y)
+            if (a // block) % 64 == 0:
+                bar(a / max(total, 1))
+    bar(1.0)
+    return peak, total
+
+
 def run(args) -> int:
     path, atom_set = load_atoms(args.file)
     out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
@@ -88,6 +113,11 @@ def run(args) -> int:
     fx = build_effects(args, atom_set, sr, strict=True)
     for err in fx.errors:
         print(f"warning: {err}")
+    if (fx.active or args.stream) and not args.stems:
+        with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
+            peak, total = _stream_mix_to_file(atom_set, fx, sr, args, out, bar)
+        _report(out, peak, total, atom_set.channels, sr, time.perf_counter() - t0, args)
+        return 0
     if fx.active or args.stream:
         # Same path as live playback: streaming synth + rooms + inserts, block by block.
         with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
@@ -116,15 +146,19 @@ def run(args) -> int:
             name = f"{g:02d}_{_slug(atom_set.group_name(g))}{suffix}"
             write_audio(stem_dir / name, audio, sr, subtype=args.subtype)
         write_audio(stem_dir / f"mix{suffix}", mix, sr, subtype=args.subtype)
-    seconds = mix.shape[1] / sr
+    _report(out, peak, mix.shape[1], mix.shape[0], sr, elapsed, args,
+            f"; {len(stems)} stem(s) + mix in {args.stems}" if args.stems else "")
+    return 0
+
+
+def _report(out, peak, samples, channels, sr, elapsed, args, extra="") -> None:
+    seconds = samples / sr
     peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
     speed = seconds / elapsed if elapsed > 0 else np.inf
-    print(f"wrote {out}: {seconds:.2f} s, {mix.shape[0]} ch, {sr} Hz, peak {peak_db:.1f} dBFS; "
-          f"rendered in {elapsed:.2f} s ({speed:.1f}x real time)"
-          + (f"; {len(stems)} stem(s) + mix in {args.stems}" if args.stems else ""))
+    print(f"wrote {out}: {seconds:.2f} s, {channels} ch, {sr} Hz, peak {peak_db:.1f} dBFS; "
+          f"rendered in {elapsed:.2f} s ({speed:.1f}x real time){extra}")
     if peak > 1.0:
         clipped = "clipped by" if (args.subtype or "").startswith("PCM") or (
             args.subtype is None and out.suffix.lower() != ".wav") else "kept by"
         print(f"warning: the mix peaks at {peak_db:+.1f} dBFS, above 0 dBFS; {clipped} the "
               "file's sample format")
-    return 0
