@@ -61,6 +61,30 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _scale_of(args, scales) -> int:
+    return scales[0] if args.scales != ",".join(str(s) for s in MDCT_SCALES) else 2048
+
+
+def _single_scale_streaming(args, scales) -> int:
+    """--single-scale with --atoms / --threshold-db (or neither): read in chunks, any length
+    in bounded memory; the SNR measured chunk by chunk instead of by a full render."""
+    from atomsynth.offline.atomize_stream import atomize_file
+
+    t0 = time.perf_counter()
+    scale = _scale_of(args, scales)
+    with ProgressBar(f"atomize {Path(args.input).name}", enabled=not args.quiet) as bar:
+        atom_set, snr = atomize_file(args.input, scale=scale, keep_top=args.atoms,
+                                     threshold_db=args.threshold_db, n_levels=args.levels,
+                                     range_db=args.range_db, order=args.order, progress=bar)
+    elapsed = time.perf_counter() - t0
+    nbytes = save(atom_set, args.output, compact=args.compact)
+    seconds = atom_set.duration_s
+    print(f"wrote {args.output}: {len(atom_set.mdct)} MDCT + 0 resonant atoms, {nbytes} bytes "
+          f"({nbytes * 8 / seconds / 1000:.2f} kb/s, {'compact' if args.compact else 'exact'}), "
+          f"SNR {snr:.2f} dB; single-scale MDCT ({scale}), streamed; total {elapsed:.2f} s")
+    return 0
+
+
 def run(args) -> int:
     from atomsynth.offline.atomizer import atomize
     from atomsynth.offline.codec import pursue
@@ -69,6 +93,8 @@ def run(args) -> int:
 
     v.output_file(args.output)
     scales = _scales(args.scales)
+    if args.single_scale and not (args.residual_of or args.bitrate_kbps or args.snr_db):
+        return _single_scale_streaming(args, scales)
     x, sr = read_audio(args.input)
     if x.shape[1] == 0:
         raise ParameterError(f"{args.input}: the file holds no samples")
@@ -78,7 +104,7 @@ def run(args) -> int:
     if args.single_scale:
         if args.residual_of:
             raise ParameterError("--residual-of needs the pursuit (drop --single-scale)")
-        scale = scales[0] if args.scales != ",".join(str(s) for s in MDCT_SCALES) else 2048
+        scale = _scale_of(args, scales)
         atom_set = atomize(x, sr, scale=scale, keep_top=args.atoms, threshold_db=args.threshold_db,
                            bitrate_bps=bitrate, n_levels=args.levels, range_db=args.range_db,
                            order=args.order, snr_db=args.snr_db)
