@@ -89,7 +89,7 @@ def main() -> None:
                              ["render", str(aset), "-o", str(tmp / "r2.wav"), "--quiet"]),
         "atomize-single-scale": (lambda: make_wav(wav, args.minutes),
                                  ["atomize", str(wav), "-o", str(tmp / "a.atoms"),
-                                  "--single-scale", "--threshold-db", "40", "--quiet"]),
+                                  "--single-scale", "--atoms", "200000", "--quiet"]),
     }
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} CPUs; load "
           f"{os.getloadavg()}; command: {' '.join(sys.argv)}")
