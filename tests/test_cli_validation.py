@@ -228,3 +228,23 @@ def test_unexpected_exception_is_one_line(capsys, monkeypatch, atom_file):
 
     monkeypatch.setattr(info, "describe", boom)
     _one_line(capsys, 1, ["info", str(atom_file)], "ZeroDivisionError", "synthetic", "--debug")
+
+
+def test_long_dry_mix_streams_to_the_file(capsys, tmp_path, monkeypatch):
+    """A mix larger than the reference renderer may hold is written block by block by the
+    streaming synthesizer (the bound is lowered here so the test stays small)."""
+    import atomsynth.commands.render as render_cmd
+    from atomsynth.rt.reference import render
+
+    atoms = ResonantAtoms(onset_s=[0.0, 0.3], f0_hz=[220.0, 330.0], t60_s=0.2, gain_db=-6.0)
+    aset = AtomSet(sample_rate=SR, channels=2, resonant=atoms, duration_s=1.0)
+    path = tmp_path / "long.atoms"
+    save(aset, path)
+    monkeypatch.setattr(render_cmd, "REFERENCE_MAX_BYTES", 1 << 16)
+    out = tmp_path / "long.wav"
+    assert main(["render", str(path), "-o", str(out), "--quiet", "--precision", "float64"]) == 0
+    assert "streaming synthesizer" in capsys.readouterr().out
+    y, sr = sf.read(out, always_2d=True)
+    ref = render(aset, sample_rate=SR, duration_s=1.0)
+    assert sr == SR and y.shape == ref.T.shape
+    np.testing.assert_allclose(y.T, ref, rtol=0, atol=1e-6 * np.abs(ref).max())

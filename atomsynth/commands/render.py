@@ -75,6 +75,23 @@ def _render_with_effects(atom_set, fx, sr, args, bar):
     return stems, np.sum(list(stems.values()), axis=0)
 
 
+REFERENCE_MAX_BYTES = 256 << 20
+"""The largest mix the reference renderer holds in memory; longer dry mixes stream."""
+
+
+def _too_long_for_memory(atom_set, sr, args) -> str:
+    """Why the reference renderer should not take this mix (empty when it may)."""
+    from atomsynth.rt.extent import ceil_samples
+
+    if args.stems or (len(atom_set.mdct) and sr != atom_set.sample_rate):
+        return ""  # stems are held per group; MDCT atoms stream only at their native rate
+    nbytes = 8 * atom_set.channels * ceil_samples(args.duration or atom_set.length_s, sr)
+    if nbytes <= REFERENCE_MAX_BYTES:
+        return ""
+    return (f"the mix is {nbytes / (1 << 20):.0f} MiB, more than the reference renderer's "
+            f"{REFERENCE_MAX_BYTES >> 20} MiB")
+
+
 def _stream_mix_to_file(atom_set, fx, sr, args, out, bar) -> tuple[float, int]:
     """The mix of the streaming path written block by block (memory bounded by the block, not
     the length); returns (peak, samples). A non-finite block aborts and nothing is written."""
@@ -113,7 +130,10 @@ def run(args) -> int:
     fx = build_effects(args, atom_set, sr, strict=True)
     for err in fx.errors:
         print(f"warning: {err}")
-    if (fx.active or args.stream) and not args.stems:
+    long_out = _too_long_for_memory(atom_set, sr, args)
+    if long_out:
+        print(f"note: {long_out}; rendering with the streaming synthesizer (as --stream)")
+    if (fx.active or args.stream or long_out) and not args.stems:
         with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
             peak, total = _stream_mix_to_file(atom_set, fx, sr, args, out, bar)
         _report(out, peak, total, atom_set.channels, sr, time.perf_counter() - t0, args)
