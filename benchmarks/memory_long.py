@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--cap-gb", type=float, default=4.0)
     ap.add_argument("--only", default=None,
-                    help="render-stream, render-reference or atomize-single-scale")
+                    help="render-stream, render-default or atomize-single-scale")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="memlong"))
     aset, wav = tmp / "long.atoms", tmp / "long.wav"
@@ -85,7 +85,7 @@ def main() -> None:
         "render-stream": (lambda: make_set(aset, args.minutes),
                           ["render", str(aset), "-o", str(tmp / "r1.wav"), "--stream",
                            "--quiet"]),
-        "render-reference": (lambda: make_set(aset, args.minutes),
+        "render-default": (lambda: make_set(aset, args.minutes),
                              ["render", str(aset), "-o", str(tmp / "r2.wav"), "--quiet"]),
         "atomize-single-scale": (lambda: make_wav(wav, args.minutes),
                                  ["atomize", str(wav), "-o", str(tmp / "a.atoms"),
