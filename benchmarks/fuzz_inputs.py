@@ -18,9 +18,9 @@ The byte-level targets run each drawn mutation at ``BATCH`` offsets, so cases ou
 Hypothesis examples there.
 
 A case taking more than ``--hang-s`` of CPU time counts as a hang (CPU, not wall time: at
-``nice -n 19`` on a loaded machine wall time measures the neighbours). Crashes are written to ``--out`` (bytes and
-argv) so they can become regression tests. Prints cases, crashes, hangs, the slowest case and
-the peak RSS, with machine and load.
+``nice -n 19`` on a loaded machine wall time measures the neighbours). Crashes are written to
+``--out`` (bytes and argv) so they can become regression tests. Prints cases, crashes, hangs,
+the slowest case and the peak RSS, with machine and load.
 
 Run: ``nice -n 19 python3 benchmarks/fuzz_inputs.py --cases 100000 --minutes 40``
 """
