@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
 from atomsynth import __version__
 
@@ -47,12 +48,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``atomsynth render: error: argument --duration:
+    nan is out of range ...`` and exit status 2 (the usage line is left to ``--help``)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="atomsynth",
         description="Turn sound into sparse, interpretable atoms; play and reshape them.",
     )
     parser.add_argument("--version", action="version", version=f"atomsynth {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error (default: one line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -62,21 +73,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from atomsynth.rt.errors import AtomsynthError
+    """Run one command. Exit status: 0 done, 1 failed, 2 usage error (bad option or value),
+    130 interrupted. Every error is one line on stderr; ``--debug`` adds the traceback."""
+    from atomsynth.rt.errors import AtomsynthError, ParameterError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: returned, not raised
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if args.command is None:
         parser.print_help()
         return 0
+
+    def fail(code: int, text: str) -> int:
+        if args.debug:
+            traceback.print_exc()
+        line = " ".join(text.split()) or "error"
+        print(f"atomsynth {args.command}: error: {line}", file=sys.stderr)
+        return code
+
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
+    except ParameterError as exc:
+        return fail(2, str(exc))
     except AtomsynthError as exc:
-        print(f"atomsynth {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(1, str(exc))
     except KeyboardInterrupt:
         print(f"atomsynth {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        return fail(1, "out of memory (the input or the options ask for more than this machine "
+                       "has)")
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return fail(1, f"{where}{exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        return fail(1, f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for "
+                       "the traceback and report it")
 
 
 if __name__ == "__main__":

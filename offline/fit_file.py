@@ -16,6 +16,9 @@ from atomsynth.rt.progress import TextProgress
 from atomsynth.rt.reference import render
 from atomsynth.rt.resample import resample
 
+MIN_FIT_S = 0.01
+"""The shortest recording :func:`fit_file` takes, in seconds."""
+
 
 def fit_file(input_path: str | os.PathLike, output_path: str | os.PathLike, config: FitConfig,
              *, compact: bool = True, progress: TextProgress | None = None) -> dict:
@@ -27,8 +30,9 @@ def fit_file(input_path: str | os.PathLike, output_path: str | os.PathLike, conf
     ``quality`` also holds ``atoms``, ``atoms_per_second`` and ``bitrate_bps``.
     """
     audio, sr = read_audio(input_path)
-    if audio.shape[1] == 0:
-        raise AtomsynthError(f"{input_path}: the file holds no samples")
+    if audio.shape[1] < MIN_FIT_S * sr:
+        raise AtomsynthError(f"{input_path}: {audio.shape[1]} sample(s) ({audio.shape[1] / sr:.4g} "
+                             f"s) is too short to fit; at least {MIN_FIT_S} s")
     atom_set, report = fit_audio(audio, sr, config, progress=progress)
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,4 +53,4 @@ def fit_file(input_path: str | os.PathLike, output_path: str | os.PathLike, conf
             "quality": quality}
 
 
-__all__ = ["fit_file"]
+__all__ = ["MIN_FIT_S", "fit_file"]

@@ -34,6 +34,7 @@ import json
 import lzma
 import math
 import os
+import stat
 import struct
 import zlib
 from collections.abc import Mapping
@@ -44,7 +45,7 @@ import numpy as np
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
-from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct, lr_to_ms
+from atomsynth.rt.mdct_codec import MAX_REF, decode_mdct, encode_mdct, lr_to_ms
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 
@@ -68,6 +69,7 @@ DEFAULT_MAX_BYTES = 1 << 30
 _FAMILIES = {"resonant": (ResonantAtoms, RESONANT_PARAMS), "mdct": (MdctAtoms, MDCT_PARAMS)}
 _LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
 _INT_WIDTHS = ("<i1", "<i2", "<i4", "<i8")
+_ZLIB_MAX_RATIO = 1032  # deflate's largest expansion: 258 bytes per 2-bit code, about 1032:1
 
 
 # --------------------------------------------------------------------------------- saving
@@ -121,6 +123,10 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
                 continue
             if fam == "mdct":
                 meta, mdct_payload, group = encode_mdct(atoms, **_mdct_quantization(atom_set))
+                if meta["count"] == 0:  # every atom was silent (0.0) or below the range
+                    header["families"][fam] = {"count": 0}
+                    mdct_payload = b""
+                    continue
                 header["mdct_coding"] = meta
                 header["families"][fam] = {"count": meta["count"]}
                 if group.any():
@@ -199,7 +205,8 @@ def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
         if isinstance(n, int) and 2 <= n <= 65536 and isinstance(r, (int, float)) and (
                 1.0 <= r <= 400.0):
             out.update(n_levels=n, range_db=float(r))
-            if isinstance(ref, (int, float)) and math.isfinite(ref) and ref >= top * (1 - 1e-9) > 0:
+            if (isinstance(ref, (int, float)) and math.isfinite(ref)
+                    and MAX_REF >= ref >= top * (1 - 1e-9) > 0):
                 out["ref"] = float(ref)
     return out
 
@@ -284,16 +291,22 @@ def load(
         Refuse files whose declared decompressed data exceeds this many bytes.
     """
     path = Path(path)
+    limit = max_bytes + MAX_HEADER_BYTES
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise AtomFileError(f"{path}: is a directory, not an atom file")
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero, a FIFO: endless or blocking reads
+            raise AtomFileError(f"{path}: not a regular file")
+        if st.st_size > limit:
+            raise AtomFileError(f"{path}: {st.st_size} bytes is larger than the "
+                                f"{max_bytes}-byte limit")
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)  # bounded even if the file grows while it is read
     except OSError as exc:
         raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size > max_bytes + MAX_HEADER_BYTES:
-        raise AtomFileError(f"{path}: {size} bytes is larger than the {max_bytes}-byte limit")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise AtomFileError(f"{path}: larger than the {max_bytes}-byte limit")
     return from_bytes(data, name=str(path), max_atoms=max_atoms, max_bytes=max_bytes)
 
 
@@ -345,6 +358,11 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
         raise AtomFileError("header checksum mismatch (corrupted file)")
     pos += hclen
     header = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
+    try:  # JSON escapes like \ud800 decode to lone surrogates no save or print can encode
+        json.dumps(header, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise AtomFileError("header holds text that is not valid Unicode (a lone surrogate)"
+                            ) from None
     _require(isinstance(header, dict) and header.get("format") == "atomsynth",
              "header is not an atomsynth header")
     mode = header.get("mode")
@@ -385,12 +403,17 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
                 nbytes = meta.get("nbytes")
                 _require(meta.get("size") == size and _is_int(nbytes) and 0 < nbytes,
                          f"{fam}.{spec.name}: sizes do not match the atom count")
+                _require(size <= _ZLIB_MAX_RATIO * nbytes + 64,
+                         f"{fam}.{spec.name}: {nbytes} bytes cannot inflate to {size} (zlib "
+                         f"expands at most {_ZLIB_MAX_RATIO}:1)")
                 _require(len(buf) >= pos + nbytes, f"truncated inside column {fam}.{spec.name}")
                 raw = _bounded_inflate(buf[pos : pos + nbytes], size, zlib.decompressobj(),
                                        f"{fam}.{spec.name}")
                 _require(zlib.crc32(raw) == meta.get("crc32"),
                          f"{fam}.{spec.name}: checksum mismatch (corrupted file)")
-                columns[fam][spec.name] = np.frombuffer(raw, dtype=dtype).astype(spec.dtype)
+                col = np.frombuffer(raw, dtype=dtype).astype(spec.dtype)
+                _check_column(fam, spec, col)  # fail at the first bad column, not after all
+                columns[fam][spec.name] = col
                 pos += nbytes
     else:
         dmeta = header.get("data")
@@ -429,8 +452,10 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
             nb = coded["nbytes"]
             _require(len(buf) >= pos + nb, "truncated inside the MDCT bitstream")
             group = columns["mdct"].get("group")
+            sr = header.get("sample_rate")
             atoms = decode_mdct(coded, bytes(buf[pos : pos + nb]), count=counts["mdct"],
-                                group=group)
+                                group=group, sample_rate=sr if _is_int(sr) and 0 < sr <= 384000
+                                else None)
             columns["mdct"] = atoms.columns
             counts["mdct"] = len(atoms)  # mid/side atoms come back as (more) L/R atoms
             pos += nb
@@ -496,6 +521,19 @@ def _build(header: Mapping[str, Any], counts: Mapping[str, int],
         resonant=ResonantAtoms(counts["resonant"], **columns["resonant"]),
         mdct=MdctAtoms(counts["mdct"], **columns["mdct"]),
     )
+
+
+def _check_column(fam: str, spec: ParamSpec, col: np.ndarray) -> None:
+    bad = ~np.isfinite(col) if col.dtype.kind == "f" else np.zeros(col.shape, bool)
+    with np.errstate(invalid="ignore"):
+        bad |= (col < spec.lo) | (col > spec.hi)
+    if bad.any():
+        i = int(np.argmax(bad))
+        x = col[i].item()
+        if isinstance(x, float) and not math.isfinite(x):
+            raise AtomFileError(f"{fam} atom {i}: {spec.name} = {x} is not finite")
+        raise AtomFileError(f"{fam} atom {i}: {spec.name} = {x!r} is out of range; "
+                            f"allowed {spec.range_text()}")
 
 
 def _reject_constant(name: str) -> Any:

@@ -25,6 +25,8 @@ from atomsynth.rt.params import (
 )
 
 MAX_ATOMS = 50_000_000
+MAX_TIME_S = 86400.0
+"""The latest time an atom may start, in seconds (one day; ``onset_s``'s upper bound)."""
 """Upper bound on the atoms of one family in one set (guards memory)."""
 
 
@@ -248,7 +250,18 @@ def _check_names(what: str, names: Sequence[str], limit: int) -> tuple[str, ...]
     for i, name in enumerate(names):
         if not isinstance(name, str) or not 0 < len(name) <= 200:
             raise ParameterError(f"{what}[{i}] = {name!r} must be a string of 1 to 200 characters")
+        if not _is_utf8(name):
+            raise ParameterError(f"{what}[{i}] = {name!r} holds a lone surrogate (not valid "
+                                 "Unicode text)")
     return names
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -334,12 +347,23 @@ class AtomSet:
             ):
                 raise ParameterError(f"duration_s = {d!r} is out of range; allowed [0, 86400] s")
             object.__setattr__(self, "duration_s", float(d))
+        if len(self.mdct):
+            # an MDCT atom starts at (frame - 1) * N; like onset_s, no later than MAX_TIME_S
+            start = (self.mdct.frame.astype(np.int64) - 1) * (self.mdct.scale.astype(np.int64)
+                                                              // 2)
+            if start.max() > MAX_TIME_S * self.sample_rate:
+                i = int(np.argmax(start))
+                raise ParameterError(
+                    f"mdct atom {i}: frame = {self.mdct.frame[i]} starts at "
+                    f"{start[i] / self.sample_rate:.6g} s; allowed up to {MAX_TIME_S:g} s")
         try:
             import json
 
-            json.dumps(dict(self.provenance))
+            # what every save writes: strict JSON (no NaN or infinity) and valid UTF-8
+            json.dumps(dict(self.provenance), allow_nan=False, ensure_ascii=False).encode("utf-8")
         except (TypeError, ValueError) as exc:
-            raise ParameterError(f"provenance must be JSON-serializable: {exc}") from None
+            raise ParameterError(f"provenance must be JSON-serializable (finite numbers, valid "
+                                 f"text): {exc}") from None
         object.__setattr__(self, "provenance", dict(self.provenance))
 
     # -- derived --------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,19 @@ def default_subtype(path: str | os.PathLike) -> str:
     return "FLOAT" if Path(path).suffix.lower() in (".wav", ".wave") else "PCM_24"
 
 
+_FORMATS = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF",
+            ".aif": "AIFF"}
+
+
+def audio_format(path: str | os.PathLike) -> str:
+    """The soundfile format written for ``path``'s suffix (``WAV``, ``FLAC``, ...)."""
+    fmt = _FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise ParameterError(f"{path}: unknown audio format {Path(path).suffix!r}; use .wav or "
+                             ".flac")
+    return fmt
+
+
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int,
                 *, subtype: str | None = None) -> None:
     """Write ``audio`` (shape (channels, samples)) atomically: temp file, fsync, rename."""
@@ -32,13 +47,23 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int,
     audio = np.asarray(audio)
     if audio.ndim != 2:
         raise ParameterError(f"audio must have shape (channels, samples), got {audio.shape}")
-    fmt = {".wav": "WAV", ".wave": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".aiff": "AIFF",
-           ".aif": "AIFF"}.get(path.suffix.lower())
-    if fmt is None:
-        raise ParameterError(f"{path}: unknown audio format {path.suffix!r}; use .wav or .flac")
+    fmt = audio_format(path)
     with atomic_path(path) as tmp:
         sf.write(str(tmp), audio.T, int(sample_rate), subtype=subtype or default_subtype(path),
                  format=fmt)
+
+
+@contextmanager
+def audio_writer(path: str | os.PathLike, sample_rate: int, channels: int,
+                 *, subtype: str | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """Write audio block by block, atomically: yields ``write(block)`` taking blocks of shape
+    (channels, n); the file appears only when the ``with`` block ends without an error."""
+    path = Path(path)
+    fmt = audio_format(path)
+    with atomic_path(path) as tmp, sf.SoundFile(
+            str(tmp), "w", int(sample_rate), int(channels),
+            subtype=subtype or default_subtype(path), format=fmt) as f:
+        yield lambda block: f.write(np.ascontiguousarray(block.T))
 
 
 def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:

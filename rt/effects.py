@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from atomsynth.rt import fpenv
+from atomsynth.rt.effect_ranges import check_effect_param
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
 
@@ -247,6 +248,7 @@ class EffectsBridge:
             for k, v in params.items():
                 if not hasattr(proc, k):
                     raise EffectError(f"{kind} has no parameter {k!r}")
+                check_effect_param(kind, k, v, self.sample_rate)
                 setattr(proc, k, v)
         except Exception as exc:  # noqa: BLE001
             self.errors.append(f"effect {kind!r}: {exc}; skipped")
@@ -313,6 +315,11 @@ class EffectsBridge:
             known = list(self.parameters(index))
             raise EffectError(f"insert {index} ({ins.name}) has no parameter "
                               f"{name!r}; known: {known}")
+        if ins.kind != "plugin":
+            try:
+                check_effect_param(ins.kind, name, value, self.sample_rate)
+            except EffectError as exc:
+                raise EffectError(f"insert {index} ({ins.name}): {exc}") from None
         if len(self._pending) >= MAX_QUEUE:
             raise EffectError("too many pending effect changes")
         ins.requested[name] = value

@@ -31,7 +31,7 @@ import zlib
 
 import numpy as np
 from atomsynth.rt import rangecoder as rc
-from atomsynth.rt.atoms import MdctAtoms
+from atomsynth.rt.atoms import MAX_TIME_S, MdctAtoms
 from atomsynth.rt.errors import AtomFileError
 from atomsynth.rt.features import MdctFeatures, dequantize_mdct, order, quantize_mdct
 from atomsynth.rt.params import MDCT_SCALES
@@ -46,6 +46,10 @@ SIG_CTX = N_BANDS * 3 * 2 * 2
 VP_CTX = 18
 MAX_PREFIX = 16
 MAX_BINS = max(MDCT_SCALES) // 2
+MAX_GAP_FRAMES = 1024
+"""Silent frames a stream codes at most between two atoms; a longer gap starts a new stream."""
+MAX_REF = 1.0e6
+"""The largest velocity reference a file may declare (the largest allowed ``|value|``)."""
 _ORDER_NAMES = ("velocity", "time", "frequency", "channel")
 
 
@@ -187,6 +191,8 @@ def decode_kernel(data, streams, frames, bins, dvel, signs):
                         dvel[idx] = x - 1
                         signs[idx] = rc.dec_direct(st, data)
                         idx += 1
+                if cur[: kmax + 1].sum() == 0:  # the encoder never marks an empty frame active
+                    return -1
                 prev[: kmax + 2] = cur[: kmax + 2]
                 prev_d[: kmax + 2] = cur_d[: kmax + 2]
             elif prev_active:
@@ -296,7 +302,10 @@ def encode_mdct(atoms: MdctAtoms, *, n_levels: int = 64, range_db: float = 96.0,
     if len(feats):
         # one stream per (scale, layer, channel): inside it every (frame, bin) is unique
         key = (f["scale"] * (layer.max() + 1) + layer) * 64 + f["channel"]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        # a long silent gap starts a new stream: ~30 header bytes instead of a flag per frame,
+        # so coding work (and the file) stays proportional to the atoms, not to their span
+        gap = np.diff(f["frame"]) > MAX_GAP_FRAMES
+        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]) | gap])
         ends = np.r_[starts[1:], key.size]
         for a, b in zip(starts, ends, strict=True):
             streams.append([int(f["scale"][a]), int(f["channel"][a]), int(b - a),
@@ -331,15 +340,22 @@ def _int(x, lo, hi, what) -> int:
 
 
 def decode_mdct(meta: dict, payload: bytes, *, count: int,
-                group: np.ndarray | None = None) -> MdctAtoms:
-    """Decode what :func:`encode_mdct` wrote (``meta`` from an untrusted header)."""
+                group: np.ndarray | None = None, sample_rate: int | None = None) -> MdctAtoms:
+    """Decode what :func:`encode_mdct` wrote (``meta`` from an untrusted header).
+
+    The work is bounded before decoding starts: every atom codes one raw sign bit, so
+    ``count`` may not exceed the payload's bits; with ``sample_rate``, no stream may reach
+    past :data:`~atomsynth.rt.atoms.MAX_TIME_S`. During decoding every decision consumes
+    input (the range coder's overrun check), so the loop runs at most ~755 decisions per
+    payload byte.
+    """
     if not isinstance(meta, dict) or meta.get("coding") != CODING:
         raise _bad(f"unknown coding {meta.get('coding') if isinstance(meta, dict) else meta!r}")
     n_levels = _int(meta.get("n_levels"), 2, 65536, "n_levels")
     range_db, ref = meta.get("range_db"), meta.get("ref")
     if not isinstance(range_db, (int, float)) or not 1.0 <= range_db <= 400.0:
         raise _bad(f"range_db = {range_db!r} outside [1, 400]")
-    if not isinstance(ref, (int, float)) or not (math.isfinite(ref) and 0 < ref <= 1e6):
+    if not isinstance(ref, (int, float)) or not (math.isfinite(ref) and 0 < ref <= MAX_REF):
         raise _bad(f"ref = {ref!r} is not a positive magnitude")
     stereo = meta.get("stereo", "lr")
     if stereo not in STEREO_MODES:
@@ -349,6 +365,9 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
         raise _bad(f"unknown order {name!r}")
     if zlib.crc32(payload) != meta.get("crc32"):
         raise _bad("checksum mismatch (corrupted file)")
+    if count > 8 * len(payload) + 64:
+        raise _bad(f"{count} atoms cannot fit in {len(payload)} bytes (each atom codes at least "
+                   "one bit)")
     streams = meta.get("streams")
     if not isinstance(streams, list) or len(streams) > max(count, 1):
         raise _bad("streams must be a list of at most one entry per atom")
@@ -360,12 +379,18 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
         _int(row[1], 0, 63, f"stream {i} channel")
         n = _int(row[2], 1, count, f"stream {i} count")
         f0 = _int(row[3], 0, 2**31 - 1, f"stream {i} first frame")
-        _int(row[4], f0, 2**31 - 1, f"stream {i} last frame")
+        last = (2**31 - 1 if sample_rate is None else
+                int(MAX_TIME_S * sample_rate) // (MDCT_SCALES[s] // 2) + 1)
+        if f0 > last:
+            raise _bad(f"stream {i} first frame = {f0} starts after {MAX_TIME_S:g} s")
+        _int(row[4], f0, last, f"stream {i} last frame")
         _int(row[5], 0, MDCT_SCALES[s] // 2 - 1, f"stream {i} max bin")
         rows.append(row)
         total += n
     if total != count:
         raise _bad(f"streams hold {total} atoms, header says {count}")
+    if count == 0:
+        return MdctAtoms.empty()
     frames, bins, dvel, signs = (np.zeros(count, dtype=np.int64) for _ in range(4))
     st_arr = np.array(rows, dtype=np.int64).reshape(-1, 6)
     got = decode_kernel(np.frombuffer(payload, dtype=np.uint8), st_arr, frames, bins, dvel,

@@ -40,7 +40,7 @@ the group gains and the master gain.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,6 +49,7 @@ import numpy as np
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.burst import burst, bursts, resonance_norm
+from atomsynth.rt.edit_queue import check_atom_set_for, guarded
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import burst_lengths, ceil_samples, onset_sample, tail_lengths
 from atomsynth.rt.macros import macro
@@ -182,6 +183,8 @@ class StreamingSynth:
         self._clock = ScoreClock()
         self._pending: list[tuple[int, int, Callable[[], None]]] = []
         self._edit_counter = 0
+        self.edit_errors: deque[str] = deque(maxlen=64)  # edits that raised and were dropped
+        self._latest_set = atom_set  # the set in force once every queued edit has applied
         # controls
         self._controls = new_controls(alpha)
         self._master_db = 0.0
@@ -335,7 +338,7 @@ class StreamingSynth:
         at = self._out_pos if at is None else max(int(at), self._out_pos)
         tick = max(-(-at // K.TICK) * K.TICK, self._kernel_pos)
         self._edit_counter += 1
-        self._pending.append((tick, self._edit_counter, edit))
+        self._pending.append((tick, self._edit_counter, guarded(edit, self.edit_errors)))
         self._pending.sort(key=lambda e: (e[0], e[1]))
 
     def set_macro(self, name: str, value: float, *, at: int | None = None) -> None:
@@ -436,7 +439,7 @@ class StreamingSynth:
 
     def prepare_atoms(self, indices: Sequence[int] | np.ndarray, **params: float
                       ) -> Callable[[], None]:
-        n = len(self._atom_gain)
+        n = len(self._latest_set.resonant)  # checked against the set in force when it applies
         idx = np.atleast_1d(np.asarray(indices))
         if idx.dtype.kind not in "iu" or (idx.size and (idx.min() < 0 or idx.max() >= n)):
             raise ParameterError(f"indices must be integers in [0, {n - 1}] (resonant atoms)")
@@ -450,7 +453,7 @@ class StreamingSynth:
                 vals[k] = arr.astype(np.bool_)
                 continue
             if k == "preset":
-                lo, hi = -1, len(self._tables) - 1
+                lo, hi = -1, len(self._latest_set.mode_tables) - 1
             elif k == "room":
                 lo, hi = -1, self.n_rooms - 1
             else:
@@ -462,6 +465,12 @@ class StreamingSynth:
             vals[k] = a
 
         def apply() -> None:
+            if idx.size and idx.max() >= len(self._atom_gain):  # a smaller set came in between
+                raise ParameterError(f"atom index {int(idx.max())} outside the "
+                                     f"{len(self._atom_gain)} resonant atoms now in force")
+            if "preset" in vals and vals["preset"].max(initial=-1) >= len(self._tables):
+                raise ParameterError(f"preset {int(vals['preset'].max())} outside the "
+                                     f"{len(self._tables)} mode tables now in force")
             if "gain_db" in vals:
                 self._atom_gain[idx] = 10.0 ** (vals["gain_db"] / 20.0)
             if "pan" in vals:
@@ -500,8 +509,9 @@ class StreamingSynth:
         self.schedule(self.prepare_atom_set(atom_set), at=at)
 
     def prepare_atom_set(self, atom_set: AtomSet) -> Callable[[], None]:
-        if not isinstance(atom_set, AtomSet):
-            raise ParameterError(f"atom_set must be an AtomSet, got {type(atom_set).__name__}")
+        check_atom_set_for(atom_set, sample_rate=self.sample_rate, channels=self.channels,
+                           n_rooms=self.n_rooms)
+        self._latest_set = atom_set
 
         def apply() -> None:
             same = len(atom_set.resonant) == len(self._atom_gain)

@@ -54,13 +54,13 @@ def test_render_with_rooms_matches_streaming_and_stems_sum(atom_file, tmp_path):
     assert np.abs(y - render(aset) * 10 ** (-3 / 20)).max() > 1e-3  # rooms audible
 
 
-def test_render_reports_broken_plugin_and_continues(atom_file, tmp_path, capsys):
+def test_render_fails_on_a_broken_plugin(atom_file, tmp_path, capsys):
     path, _ = atom_file
     out = tmp_path / "x.wav"
     assert main(["render", str(path), "-o", str(out), "--quiet",
-                 "--plugin", str(tmp_path / "nope.vst3")]) == 0
-    assert "nope.vst3" in capsys.readouterr().out
-    assert out.exists()
+                 "--plugin", str(tmp_path / "nope.vst3")]) == 1
+    assert "nope.vst3" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_play_without_device_lists_devices(atom_file, capsys, monkeypatch):
@@ -68,7 +68,7 @@ def test_play_without_device_lists_devices(atom_file, capsys, monkeypatch):
 
     monkeypatch.setattr(devices, "list_output_devices", lambda: [])
     path, _ = atom_file
-    assert main(["play", str(path)]) == 2
+    assert main(["play", str(path)]) == 1
     err = capsys.readouterr().err
     assert "no audio output device" in err and "available" in err
 

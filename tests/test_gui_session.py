@@ -143,8 +143,9 @@ def test_session_saves_reopens_and_renders_the_same(qtbot, settings, tmp_path, m
     assert main(["render", str(spath), "-o", str(tmp_path / "cli2.wav"), "--quiet"]) == 0
     np.testing.assert_array_equal(read_audio(tmp_path / "cli2.wav")[0], a)
     # The controls matter: without the session the render differs.
+    # (the IR is named explicitly: render fails on a room it cannot find, see docs/hardening.md)
     assert main(["render", str(out), "--no-session", "-o", str(tmp_path / "plain.wav"),
-                 "--quiet"]) == 0
+                 "--room-ir", f"echo_hall={irdir / 'echo_hall.wav'}", "--quiet"]) == 0
     assert np.abs(read_audio(tmp_path / "plain.wav")[0] - a).max() > 1e-2
 
 

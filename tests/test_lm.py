@@ -308,7 +308,7 @@ def test_cli_train_then_tasks_write_playable_atoms(clip_folder, tmp_path, capsys
     assert main(["lm", "inpaint", str(ck), str(src), "--start-s", "1.0", "--end-s", "9"]) == 2
     assert "--end-s" in capsys.readouterr().err
     assert main(["lm", "inpaint", str(tmp_path / "nope"), str(src), "--start-s", "0",
-                 "--end-s", "0.1"]) == 2
+                 "--end-s", "0.1"]) == 1
     assert "not a checkpoint" in capsys.readouterr().err
     assert main(["lm", "extend-band", str(ck), str(src), "--cutoff-hz", "20000"]) == 2
     assert "cutoff-hz" in capsys.readouterr().err

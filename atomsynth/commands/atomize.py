@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from atomsynth.commands import _validate as v
 from atomsynth.rt.atomfile import load, save
 from atomsynth.rt.audio_io import read_audio
 from atomsynth.rt.errors import ParameterError
@@ -35,19 +36,22 @@ def add_arguments(parser) -> None:
                         help="MDCT frame lengths of the union (pursuit) or the one scale "
                              "(--single-scale; default 2048 there)")
     stop = parser.add_argument_group("stop rules (pursuit) / selection (single scale)")
-    stop.add_argument("--atoms", type=int, default=None, help="at most this many atoms")
-    stop.add_argument("--snr-db", type=float, default=None, help="stop at this SNR in dB")
-    stop.add_argument("--bitrate-kbps", type=float, default=None,
+    stop.add_argument("--atoms", type=v.int_in(1, 10_000_000),
+                      default=None, help="at most this many atoms")
+    stop.add_argument("--snr-db", type=v.finite_float(-200.0, 400.0),
+                      default=None, help="stop at this SNR in dB")
+    stop.add_argument("--bitrate-kbps", type=v.finite_float(0.0, 1e6, lo_open=True), default=None,
                       help="the compact file must fit this bitrate (every byte counted)")
-    stop.add_argument("--threshold-db", type=float, default=None,
+    stop.add_argument("--threshold-db", type=v.finite_float(0.0, 400.0), default=None,
                       help="single scale: keep atoms at most this many dB under the loudest")
     parser.add_argument("--single-scale", action="store_true",
                         help="one MDCT, keep the loudest coefficients (no pursuit)")
-    parser.add_argument("--levels", type=int, default=64, help="velocity levels (default 64)")
-    parser.add_argument("--range-db", type=float, default=96.0,
+    parser.add_argument("--levels", type=v.int_in(2, 65536),
+                        default=64, help="velocity levels (default 64)")
+    parser.add_argument("--range-db", type=v.finite_float(1.0, 400.0), default=96.0,
                         help="velocity range in dB under the loudest atom (default 96)")
     parser.add_argument("--order", choices=ORDERS, default="velocity", help="atom order")
-    parser.add_argument("--greed", type=float, default=1.0,
+    parser.add_argument("--greed", type=v.finite_float(0.0, 1.0, lo_open=True), default=1.0,
                         help="pursuit: 1 = plain matching pursuit; < 1 takes, per round, every "
                              "orthogonal atom within this factor of the largest (faster)")
     parser.add_argument("--residual-of", metavar="FIT.atoms", default=None,
@@ -57,21 +61,50 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _scale_of(args, scales) -> int:
+    return scales[0] if args.scales != ",".join(str(s) for s in MDCT_SCALES) else 2048
+
+
+def _single_scale_streaming(args, scales) -> int:
+    """--single-scale with --atoms / --threshold-db (or neither): read in chunks, any length
+    in bounded memory; the SNR measured chunk by chunk instead of by a full render."""
+    from atomsynth.offline.atomize_stream import atomize_file
+
+    t0 = time.perf_counter()
+    scale = _scale_of(args, scales)
+    with ProgressBar(f"atomize {Path(args.input).name}", enabled=not args.quiet) as bar:
+        atom_set, snr = atomize_file(args.input, scale=scale, keep_top=args.atoms,
+                                     threshold_db=args.threshold_db, n_levels=args.levels,
+                                     range_db=args.range_db, order=args.order, progress=bar)
+    elapsed = time.perf_counter() - t0
+    nbytes = save(atom_set, args.output, compact=args.compact)
+    seconds = atom_set.duration_s
+    print(f"wrote {args.output}: {len(atom_set.mdct)} MDCT + 0 resonant atoms, {nbytes} bytes "
+          f"({nbytes * 8 / seconds / 1000:.2f} kb/s, {'compact' if args.compact else 'exact'}), "
+          f"SNR {snr:.2f} dB; single-scale MDCT ({scale}), streamed; total {elapsed:.2f} s")
+    return 0
+
+
 def run(args) -> int:
     from atomsynth.offline.atomizer import atomize
     from atomsynth.offline.codec import pursue
     from atomsynth.offline.quality import snr_db
     from atomsynth.rt.reference import render
 
-    x, sr = read_audio(args.input)
+    v.output_file(args.output)
     scales = _scales(args.scales)
+    if args.single_scale and not (args.residual_of or args.bitrate_kbps or args.snr_db):
+        return _single_scale_streaming(args, scales)
+    x, sr = read_audio(args.input)
+    if x.shape[1] == 0:
+        raise ParameterError(f"{args.input}: the file holds no samples")
     bitrate = args.bitrate_kbps * 1000.0 if args.bitrate_kbps is not None else None
     seconds = x.shape[1] / sr
     t0 = time.perf_counter()
     if args.single_scale:
         if args.residual_of:
             raise ParameterError("--residual-of needs the pursuit (drop --single-scale)")
-        scale = scales[0] if args.scales != ",".join(str(s) for s in MDCT_SCALES) else 2048
+        scale = _scale_of(args, scales)
         atom_set = atomize(x, sr, scale=scale, keep_top=args.atoms, threshold_db=args.threshold_db,
                            bitrate_bps=bitrate, n_levels=args.levels, range_db=args.range_db,
                            order=args.order, snr_db=args.snr_db)

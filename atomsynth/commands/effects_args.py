@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from atomsynth.rt.errors import ParameterError
+import re
+
+from atomsynth.rt.errors import EffectError, ParameterError
 
 
 def add_effect_arguments(parser) -> None:
@@ -28,11 +30,31 @@ def _kv(text: str, what: str) -> tuple[str, str]:
     return k.strip(), v.strip()
 
 
-def build_effects(args, atom_set, sample_rate: int):
-    """The EffectsBridge described by the options (failures are reported, not fatal)."""
+def build_effects(args, atom_set, sample_rate: int, *, strict: bool = False):
+    """The EffectsBridge described by the options.
+
+    With ``strict`` (``render``: what the user asked for is done or the command fails) the
+    first room, insert or plugin that cannot be loaded or set raises :class:`EffectError`;
+    otherwise (``play``, the app) failures are listed in ``errors`` and playback goes on.
+    """
+    fx = _build_effects(args, atom_set, sample_rate)
+    if strict and fx.errors:
+        more = f" (and {len(fx.errors) - 1} more)" if len(fx.errors) > 1 else ""
+        first = re.sub(r"; (skipped|its sends are dropped)$", "", fx.errors[0])
+        raise EffectError(f"{first}{more}; nothing written (--dry renders without rooms and "
+                          "inserts)")
+    return fx
+
+
+def _build_effects(args, atom_set, sample_rate: int):
     from atomsynth.rt.effects import EffectsBridge
 
     files = dict(_kv(x, "--room-ir") for x in args.room_ir)
+    for name, path in files.items():
+        if name not in atom_set.room_names:
+            known = ", ".join(atom_set.room_names) or "none"
+            raise ParameterError(f"--room-ir {name}={path}: the set has no room {name!r} "
+                                 f"(its rooms: {known})")
     fx = EffectsBridge(sample_rate=sample_rate, channels=atom_set.channels,
                        room_names=() if args.dry else atom_set.room_names, room_files=files)
     if args.dry:

@@ -134,6 +134,12 @@ def plot(path, ref: np.ndarray, dec: np.ndarray, sr: int, atom_set=None, *,
 
 
 def run(args) -> int:
+    from atomsynth.commands import _validate as v
+    from atomsynth.rt.atomic import write_text_atomic
+
+    for path, option in ((args.json, "--json"), (args.plot, "--plot")):
+        if path:
+            v.output_file(path, option)
     figures, data = evaluate(args.reference, args.decoded, use_visqol=not args.no_visqol)
     print(f"{args.decoded} against {args.reference} ({figures['duration_s']:.2f} s):")
     print(f"  SNR                    {figures['snr_db']:8.2f} dB")
@@ -152,5 +158,5 @@ def run(args) -> int:
              title=Path(args.decoded).name)
         print(f"wrote {args.plot}")
     if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+        write_text_atomic(args.json, json.dumps(figures, indent=2))
     return 0

@@ -5,26 +5,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from atomsynth.commands import _validate as v
+from atomsynth.rt.atomic import write_text_atomic
 from atomsynth.rt.progress import ProgressBar
 
 
 def add_fit_options(parser) -> None:
     """The fitting options shared by ``fit`` and ``fit-batch``."""
-    parser.add_argument("--atoms-per-second", type=float, default=24.0,
+    parser.add_argument("--atoms-per-second", type=v.finite_float(0.0, 10000.0, lo_open=True),
+                        default=24.0,
                         help="atom budget per second of audio (default 24)")
-    parser.add_argument("--iterations", type=int, default=150,
+    parser.add_argument("--iterations", type=v.int_in(0, 10_000_000), default=150,
                         help="optimizer steps per segment (default 150; 0: analysis only)")
-    parser.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--time-budget", type=v.finite_float(0.0, lo_open=True),
+                        default=None, metavar="SECONDS",
                         help="wall-clock budget of the whole fit; stops segments early")
     parser.add_argument("--device", default="auto",
                         help="auto (CUDA when available), cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--sample-rate", type=int, default=None,
+    parser.add_argument("--seed", type=v.int_in(0, 2**32 - 1),
+                        default=0, help="random seed (default 0)")
+    parser.add_argument("--sample-rate", type=v.sample_rate, default=None,
                         help="rate to fit at, Hz (default: the file's, at most 22050)")
-    parser.add_argument("--segment", type=float, default=1.0, metavar="SECONDS",
+    parser.add_argument("--segment", type=v.finite_float(0.0, 3600.0, lo_open=True),
+                        default=1.0, metavar="SECONDS",
                         help="segment length in seconds (default 1.0)")
-    parser.add_argument("--max-modes", type=int, default=16, help="modes per atom (default 16)")
-    parser.add_argument("--sparsity", type=float, default=0.02,
+    parser.add_argument("--max-modes", type=v.int_in(1, 64),
+                        default=16, help="modes per atom (default 16)")
+    parser.add_argument("--sparsity", type=v.finite_float(0.0, 1e6), default=0.02,
                         help="weight of the sparsity penalty on gains (default 0.02)")
     parser.add_argument("--exact", action="store_true",
                         help="write the exact file mode instead of the compact one")
@@ -61,6 +68,9 @@ def fit_file(input_path, output_path, config, *, quiet: bool = False, compact: b
 
 
 def run(args) -> int:
+    v.output_file(args.output)
+    if args.report:
+        v.output_file(args.report, "--report")
     config = config_from_args(args)
     result = fit_file(args.input, args.output, config, quiet=args.quiet, compact=not args.exact)
     q, r = result["quality"], result["report"]
@@ -74,5 +84,5 @@ def run(args) -> int:
           f"{sum(r['initial_loss']) / max(1, len(r['initial_loss'])):.3f} -> "
           f"{sum(r['final_loss']) / max(1, len(r['final_loss'])):.3f}")
     if args.report:
-        Path(args.report).write_text(json.dumps(result, indent=2))
+        write_text_atomic(args.report, json.dumps(result, indent=2))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from atomsynth.commands import _validate as v
 from atomsynth.commands._common import add_file_argument, load_atoms
 from atomsynth.commands.effects_args import add_effect_arguments, build_effects
 
@@ -16,21 +17,26 @@ def add_arguments(parser) -> None:
     parser.add_argument("--list-devices", action="store_true",
                         help="list the output devices and exit")
     parser.add_argument("--loop", action="store_true", help="loop the whole piece")
-    parser.add_argument("--sample-rate", type=int, default=None,
+    parser.add_argument("--sample-rate", type=v.sample_rate, default=None,
                         help="output rate in Hz (default: the device's for resonant atoms, the "
                              "file's for MDCT atoms)")
-    parser.add_argument("--block-size", type=int, default=256, help="frames per block (256)")
+    parser.add_argument("--block-size", type=v.int_in(16, 8192),
+                        default=256, help="frames per block (256)")
     parser.add_argument("--latency", default="low", help="PortAudio latency: low, high or seconds")
-    parser.add_argument("--ahead", type=int, default=4, help="blocks rendered ahead (4)")
-    parser.add_argument("--seconds", type=float, default=None,
+    parser.add_argument("--ahead", type=v.int_in(1, 64),
+                        default=4, help="blocks rendered ahead (4)")
+    parser.add_argument("--seconds", type=v.finite_float(0.0), default=None,
                         help="stop after this many seconds (default: at the end, or never with "
                              "--loop)")
     parser.add_argument("--server", default=None, metavar="NAME",
                         help="play through the running audio server NAME (atomsynth serve "
                              "--name NAME) instead of starting one")
-    parser.add_argument("--pitch", type=float, default=None, help="pitch ratio macro")
-    parser.add_argument("--decay", type=float, default=None, help="decay ratio macro")
-    parser.add_argument("--gain-db", type=float, default=None, help="master gain in dB")
+    parser.add_argument("--pitch", type=v.finite_float(0.0, lo_open=True),
+                        default=None, help="pitch ratio macro")
+    parser.add_argument("--decay", type=v.finite_float(0.0, lo_open=True),
+                        default=None, help="decay ratio macro")
+    parser.add_argument("--gain-db", type=v.finite_float(-120.0, 48.0),
+                        default=None, help="master gain in dB")
     add_effect_arguments(parser)
 
 

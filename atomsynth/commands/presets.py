@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from atomsynth.commands import _validate as v
 from atomsynth.commands._common import load_atoms
 from atomsynth.rt.atomfile import save
 from atomsynth.rt.errors import ParameterError
@@ -19,7 +20,7 @@ def add_arguments(parser) -> None:
     apply.add_argument("name", help="preset name or .json path")
     apply.add_argument("file", help="atom file or bundled example name")
     apply.add_argument("-o", "--output", required=True, help="atom file to write")
-    apply.add_argument("--group", type=int, action="append",
+    apply.add_argument("--group", type=v.int_in(0, 65535), action="append",
                        help="only atoms of this group (repeatable)")
     apply.add_argument("--atoms", default=None,
                        help="only these resonant atom indices, e.g. 0,3,10-20")
@@ -33,14 +34,18 @@ def parse_indices(text: str, n: int) -> list[int]:
         try:
             if "-" in part:
                 a, b = (int(x) for x in part.split("-", 1))
-                out.update(range(a, b + 1))
             elif part:
-                out.add(int(part))
+                a = b = int(part)
+            else:
+                continue
         except ValueError:
             raise ParameterError(f"--atoms: {part!r} is not an index or a range a-b") from None
-    bad = [i for i in out if not 0 <= i < n]
-    if bad:
-        raise ParameterError(f"--atoms: index {bad[0]} outside [0, {n - 1}]")
+        for i in (a, b):  # checked before the range is expanded: a-b costs at most n steps
+            if not 0 <= i < n:
+                raise ParameterError(f"--atoms: index {i} outside [0, {n - 1}]")
+        if a > b:
+            raise ParameterError(f"--atoms: range {part!r} is empty (start after end)")
+        out.update(range(a, b + 1))
     return sorted(out)
 
 
@@ -60,6 +65,7 @@ def run(args) -> int:
         for i, (r, g, d) in enumerate(zip(t.ratios, t.gains, t.decays), 1):
             print(f"{i:>4} {r:>10.4f} {g:>8.4f} {d:>8.4f}")
         return 0
+    v.output_file(args.output)
     path, atom_set = load_atoms(args.file)
     import numpy as np
 
@@ -70,6 +76,15 @@ def run(args) -> int:
         mask = np.zeros_like(sel)
         mask[parse_indices(args.atoms, len(sel))] = True
         sel &= mask
+    if args.group:
+        missing = sorted(set(args.group) - {int(g) for g in atom_set.resonant.group})
+        if missing:
+            have = sorted({int(g) for g in atom_set.resonant.group})
+            raise ParameterError(f"--group {missing[0]}: {path} has no resonant atom in that "
+                                 f"group (its groups: {have})")
+    if not sel.any():
+        raise ParameterError("the selection (--group, --atoms) holds no resonant atom; "
+                             "nothing to apply")
     result = apply_preset(atom_set, get_preset(args.name), sel)
     save(result, Path(args.output))
     print(f"applied {args.name} to {int(sel.sum())} atom(s) of {path}; wrote {args.output}")

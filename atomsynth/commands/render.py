@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from atomsynth.commands import _validate as v
 from atomsynth.commands._common import add_file_argument, load_atoms
 from atomsynth.commands.effects_args import add_effect_arguments, build_effects
 from atomsynth.rt.audio_io import write_audio
@@ -22,15 +23,16 @@ def add_arguments(parser) -> None:
                         help="mix file (.wav or .flac); default out/<name>.wav")
     parser.add_argument("--stems", metavar="DIR", default=None,
                         help="also write one file per group, plus mix, into DIR")
-    parser.add_argument("--sample-rate", type=int, default=None,
+    parser.add_argument("--sample-rate", type=v.sample_rate, default=None,
                         help="output sample rate in Hz (default: the file's)")
-    parser.add_argument("--duration", type=float, default=None,
+    parser.add_argument("--duration", type=v.finite_float(0.0, v.MAX_RENDER_S, lo_open=True),
+                        default=None,
                         help="output length in seconds (default: until the last atom ends)")
-    parser.add_argument("--subtype", default=None,
+    parser.add_argument("--subtype", type=v.subtype, default=None,
                         help="soundfile subtype, e.g. PCM_16, PCM_24, FLOAT (default: FLOAT for "
                              "WAV, PCM_24 for FLAC)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--block-size", type=int, default=4096,
+    parser.add_argument("--block-size", type=v.int_in(1, v.MAX_BLOCK), default=4096,
                         help="block size of the streaming path when effects are on (default "
                              "4096; the synthesizer's output does not depend on it, effects "
                              "see blocks of this size; 256 = as live playback)")
@@ -104,26 +106,78 @@ def _render_session(atom_set, session_path, sr, args, bar):
     return stems, mix
 
 
+REFERENCE_MAX_BYTES = 256 << 20
+"""The largest mix the reference renderer holds in memory; longer dry mixes stream."""
+
+
+def _too_long_for_memory(atom_set, sr, args) -> str:
+    """Why the reference renderer should not take this mix (empty when it may)."""
+    from atomsynth.rt.extent import ceil_samples
+
+    if args.stems or (len(atom_set.mdct) and sr != atom_set.sample_rate):
+        return ""  # stems are held per group; MDCT atoms stream only at their native rate
+    nbytes = 8 * atom_set.channels * ceil_samples(args.duration or atom_set.length_s, sr)
+    if nbytes <= REFERENCE_MAX_BYTES:
+        return ""
+    return (f"the mix is {nbytes / (1 << 20):.0f} MiB, more than the reference renderer's "
+            f"{REFERENCE_MAX_BYTES >> 20} MiB")
+
+
+def _stream_mix_to_file(atom_set, fx, sr, args, out, bar) -> tuple[float, int]:
+    """The mix of the streaming path written block by block (memory bounded by the block, not
+    the length); returns (peak, samples). A non-finite block aborts and nothing is written."""
+    from atomsynth.rt.audio_io import audio_writer
+    from atomsynth.rt.extent import ceil_samples
+    from atomsynth.rt.synth import StreamingSynth
+
+    synth = StreamingSynth(atom_set, sample_rate=sr, max_block=8192,
+                           n_rooms=len(atom_set.room_names), precision=args.precision)
+    total = ceil_samples(args.duration or atom_set.length_s, sr)
+    block = args.block_size if fx.active else 8192
+    peak = 0.0
+    with audio_writer(out, sr, atom_set.channels, subtype=args.subtype) as write:
+        for a in range(0, total, block):
+            n = min(block, total - a)
+            buses = synth.render(n)
+            y = fx.process(buses) if fx.active else buses[0]
+            peak = max(peak, v.check_audio(y, f"the mix at {a / sr:.3f} s"))
+            write(y)
+            if (a // block) % 64 == 0:
+                bar(a / max(total, 1))
+    bar(1.0)
+    return peak, total
+
+
 def run(args) -> int:
     session_path = _find_session(args)
     if session_path is not None and (args.effect or args.plugin or args.room_ir or args.dry):
         raise ParameterError("--session (or the session beside the file) replaces the effect "
                              "options; use --no-session to give effects on the command line")
     path, atom_set = load_atoms(args.file)
+    out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
+    # every output is checked before any work: a bad path fails in a second, not after the render
+    v.output_file(out, "-o" if args.output else "output")
+    v.check_subtype(out, args.subtype)
+    if args.stems:
+        v.output_dir(args.stems, "--stems")
+    sr = args.sample_rate or atom_set.sample_rate
+    t0 = time.perf_counter()
     if session_path is not None:
-        out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
-        sr = args.sample_rate or atom_set.sample_rate
         print(f"session: {session_path}")
-        t0 = time.perf_counter()
         with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
             stems, mix = _render_session(atom_set, session_path, sr, args, bar)
         return _write(out, mix, stems, atom_set, sr, args, time.perf_counter() - t0)
-    out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
-    sr = args.sample_rate or atom_set.sample_rate
-    t0 = time.perf_counter()
-    fx = build_effects(args, atom_set, sr)
+    fx = build_effects(args, atom_set, sr, strict=True)
     for err in fx.errors:
         print(f"warning: {err}")
+    long_out = _too_long_for_memory(atom_set, sr, args)
+    if long_out:
+        print(f"note: {long_out}; rendering with the streaming synthesizer (as --stream)")
+    if (fx.active or args.stream or long_out) and not args.stems:
+        with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
+            peak, total = _stream_mix_to_file(atom_set, fx, sr, args, out, bar)
+        _report(out, peak, total, atom_set.channels, sr, time.perf_counter() - t0, args)
+        return 0
     if fx.active or args.stream:
         # Same path as live playback: streaming synth + rooms + inserts, block by block.
         with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
@@ -144,17 +198,26 @@ def run(args) -> int:
 
 
 def _write(out, mix, stems, atom_set, sr, args, elapsed) -> int:
+    peak = v.check_audio(mix, "the mix")
+    for audio in (stems or {}).values():
+        v.check_audio(audio, "a stem")
     write_audio(out, mix, sr, subtype=args.subtype)
     if args.stems:
         write_stems(args.stems, stems, atom_set, sr, suffix=out.suffix, subtype=args.subtype,
                     mix=mix)
-    seconds = mix.shape[1] / sr
-    peak = float(np.abs(mix).max()) if mix.size else 0.0
+    _report(out, peak, mix.shape[1], mix.shape[0], sr, elapsed, args,
+            f"; {len(stems)} stem(s) + mix in {args.stems}" if args.stems else "")
+    return 0
+
+
+def _report(out, peak, samples, channels, sr, elapsed, args, extra="") -> None:
+    seconds = samples / sr
     peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
     speed = seconds / elapsed if elapsed > 0 else np.inf
-    print(f"wrote {out}: {seconds:.2f} s, {mix.shape[0]} ch, {sr} Hz, peak {peak_db:.1f} dBFS; "
-          f"rendered in {elapsed:.2f} s ({speed:.1f}x real time)"
-          + (f"; {len(stems)} stem(s) + mix in {args.stems}" if args.stems else ""))
-    if peak > 1.0 and (args.subtype or "").startswith("PCM"):
-        print("warning: the mix exceeds 0 dBFS and was clipped by the PCM subtype")
-    return 0
+    print(f"wrote {out}: {seconds:.2f} s, {channels} ch, {sr} Hz, peak {peak_db:.1f} dBFS; "
+          f"rendered in {elapsed:.2f} s ({speed:.1f}x real time){extra}")
+    if peak > 1.0:
+        clipped = "clipped by" if (args.subtype or "").startswith("PCM") or (
+            args.subtype is None and out.suffix.lower() != ".wav") else "kept by"
+        print(f"warning: the mix peaks at {peak_db:+.1f} dBFS, above 0 dBFS; {clipped} the "
+              "file's sample format")

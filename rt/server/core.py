@@ -7,7 +7,8 @@ An output-less core (``output=False``) renders offline in the caller's process.
 Threads:
 
 * the caller (the server's control thread): setters validate their arguments and push the edit
-  on a bounded queue (``collections.deque``; appends and pops are atomic, no lock) and return;
+  on a bounded, coalescing queue (:class:`~atomsynth.rt.edit_queue.EditQueue`: the newest
+  macro or group value wins; a short lock between control and render threads) and return;
 * the render-ahead thread: drains the queue, renders blocks (Numba kernels release the GIL)
   through the effects bridge into a ring of ``ahead_blocks`` float32 blocks, and measures its
   CPU load per block;
@@ -23,7 +24,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +32,7 @@ import numpy as np
 from atomsynth.rt import pa_stream as P
 from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
+from atomsynth.rt.edit_queue import EditQueue
 from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.errors import AudioDeviceError, ParameterError
 from atomsynth.rt.progress import Progress
@@ -95,7 +96,7 @@ class AudioCore:
             sample_rate=self.sample_rate, channels=self.channels,
             room_names=atom_set.room_names)
         # edits and controls to replay for offline renders
-        self._edits: deque = deque()
+        self._edits = EditQueue(MAX_EDITS)
         self.controls = Controls()
         self.edits_refused = 0
         # transport
@@ -197,11 +198,11 @@ class AudioCore:
         self._started = False
 
     # ------------------------------------------------------------------ transport
-    def _push(self, fn: Callable[[], None]) -> None:
-        if len(self._edits) >= MAX_EDITS:
+    def _push(self, fn: Callable[[], None], key: Any = None) -> None:
+        """Queue an edit for the render thread; keyed edits coalesce (newest value wins)."""
+        if not self._edits.push(fn, key):
             self.edits_refused += 1
             return
-        self._edits.append(fn)
         if not self.output:
             self._drain()
 
@@ -214,11 +215,11 @@ class AudioCore:
             self._buf[P.H_PRIMED] = 0.0
         self._playing = True
         self._set_rendering(True)
-        self._push(self._synth.prepare_gate(True))
+        self._push(self._synth.prepare_gate(True), key=("gate",))
 
     def pause(self) -> None:
         self._playing = False
-        self._push(self._synth.prepare_gate(False))
+        self._push(self._synth.prepare_gate(False), key=("gate",))
 
     @property
     def playing(self) -> bool:
@@ -267,7 +268,7 @@ class AudioCore:
     def set_macro(self, name: str, value: float) -> None:
         fn = self._synth.prepare_macro(name, value)
         self.controls.macros[name] = float(value)
-        self._push(fn)
+        self._push(fn, key=("macro", name))
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
@@ -276,7 +277,7 @@ class AudioCore:
                                     room_send=room_send).items() if v is not None}
         fn = self._synth.prepare_group(group, **kw)
         self.controls.groups.setdefault(int(group), {}).update(kw)
-        self._push(fn)
+        self._push(fn, key=("group", int(group), tuple(sorted(kw))))
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
         fn = self._synth.prepare_atoms(indices, **params)
@@ -286,8 +287,7 @@ class AudioCore:
     # ------------------------------------------------------------------ render thread
     def _drain(self) -> None:
         synth = self._synth
-        while self._edits:
-            synth.schedule(self._edits.popleft())
+        self._edits.drain(synth.schedule)
 
     def _render_one(self, nblocks: int = 1) -> None:
         """Render ``nblocks`` blocks in one pass (fewer GIL hand-overs) into the ring."""
@@ -385,6 +385,8 @@ class AudioCore:
             "levels_db": levels_db,
             "position_s": self.position_s,
             "edits_refused": int(self.edits_refused),
+            "edits_coalesced": int(self._edits.coalesced),
+            "edit_errors": list(self._synth.edit_errors),
             "render_priority": getattr(self, "render_priority", "not started"),
         }
 
