@@ -248,3 +248,22 @@ def test_long_dry_mix_streams_to_the_file(capsys, tmp_path, monkeypatch):
     ref = render(aset, sample_rate=SR, duration_s=1.0)
     assert sr == SR and y.shape == ref.T.shape
     np.testing.assert_allclose(y.T, ref, rtol=0, atol=1e-6 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("argv,code,names", [
+    (["serve", "--osc-port", "99999999", "--no-output"], 2, ["--osc-port", "99999999"]),
+    (["serve", "--block-size", "0", "--no-output"], 2, ["--block-size"]),
+    (["encode", "{wav}", "-o", "{tmp}", "--kbps", "12"], 2, ["-o", "directory"]),
+    (["encode", "{wav}", "-o", "{tmp}/x.atoms", "--kbps", "nan"], 2, ["kbps", "nan"]),
+    (["decode", "{atoms}", "-o", "{tmp}"], 2, ["-o", "directory"]),
+    (["decode", "{atoms}", "-o", "{tmp}/x.wav", "--sample-rate", "0"], 2, ["--sample-rate"]),
+    (["export", "{atoms}", "-o", "{tmp}/x.csv/"], 2, ["-o", "directory"]),
+    (["export", "{atoms}", "-o", "{tmp}/x.mid", "--ppq", "1"], 2, ["--ppq"]),
+    (["import", "{tmp}/missing.csv", "-o", "{tmp}/x.atoms"], 1, ["missing.csv"]),
+    (["import", "{tmp}/x.csv", "-o", "{tmp}", "--format", "csv"], 2, ["-o", "directory"]),
+])
+def test_the_newer_commands_validate_their_options_too(capsys, tmp_path, atom_file, wav, argv,
+                                                       code, names):
+    """serve, encode, decode, export and import go through the same validation layer."""
+    argv = [a.format(wav=wav, atoms=atom_file, tmp=tmp_path) for a in argv]
+    _one_line(capsys, code, argv, *names)

@@ -384,7 +384,9 @@ def test_export_and_import_commands(tmp_path, capsys):
     capsys.readouterr()
     assert main(["export", "bells", "-o", str(tmp_path / "x.txt")]) == 2
     assert "cannot tell the format" in capsys.readouterr().err
-    assert main(["import", str(tmp_path / "missing.sdif"), "-o", str(src)]) == 2
+    # a missing input is a failure (exit 1), not a usage error (docs/hardening.md)
+    assert main(["import", str(tmp_path / "missing.sdif"), "-o", str(src)]) == 1
+    assert "missing.sdif" in capsys.readouterr().err
     assert format_of("a.MIDI") == "mid"
     export_file(bells, tmp_path / "y.json")
     assert import_file(tmp_path / "y.json") == bells

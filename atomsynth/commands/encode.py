@@ -8,6 +8,8 @@ minimal file and warns (exit status 0); silence encodes to an empty set.
 
 from __future__ import annotations
 
+from atomsynth.commands import _validate as v
+
 import sys
 import time
 
@@ -37,6 +39,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from atomsynth.offline.encoder import encode
 
+    v.output_file(args.output)
     x, sr = read_audio(args.input)
     t0 = time.perf_counter()
     enc = encode(x, sr, kbps=args.kbps, scale=args.scale, step_db=args.step_db,

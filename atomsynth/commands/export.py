@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from atomsynth.commands import _validate as v
+
 from atomsynth.commands._common import add_file_argument, load_atoms
 from atomsynth.rt.interchange.formats import FORMATS
 
@@ -19,15 +21,16 @@ def add_arguments(parser) -> None:
                         help="SDIF: leave out the 1RES resonance models")
     parser.add_argument("--standard-only", action="store_true",
                         help="SDIF: leave out atomsynth's extension frame (exact parameters)")
-    parser.add_argument("--ppq", type=int, default=None,
+    parser.add_argument("--ppq", type=v.int_in(24, 32767), default=None,
                         help="MIDI: ticks per quarter note (default 960, at 120 bpm)")
 
 
 def run(args) -> int:
     from atomsynth.rt.interchange.formats import export_file, format_of
 
-    path, atom_set = load_atoms(args.file)
     fmt = format_of(args.output, args.format)
+    v.output_file(args.output)
+    path, atom_set = load_atoms(args.file)
     size = export_file(atom_set, args.output, fmt, tracks=args.tracks,
                        resonances=not args.no_resonances, atom_params=not args.standard_only,
                        ppq=args.ppq)
