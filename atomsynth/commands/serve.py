@@ -19,9 +19,11 @@ def add_arguments(parser) -> None:
                         help="output device: index or part of its name (default: system default)")
     parser.add_argument("--sample-rate", type=v.sample_rate, default=None,
                         help="stream rate in Hz (default: the atom set's)")
-    parser.add_argument("--block-size", type=v.int_in(16, 8192), default=256, help="frames per block (256)")
+    parser.add_argument("--block-size", type=v.int_in(16, 8192), default=256,
+                        help="frames per block (256)")
     parser.add_argument("--latency", default="low", help="PortAudio latency: low, high or seconds")
-    parser.add_argument("--ahead", type=v.int_in(1, 64), default=4, help="blocks rendered ahead (4)")
+    parser.add_argument("--ahead", type=v.int_in(1, 64), default=4,
+                        help="blocks rendered ahead (4)")
     parser.add_argument("--no-output", action="store_true", help="open no audio device")
     parser.add_argument("--osc-port", type=v.int_in(0, 65535), default=None,
                         help="listen for OSC on this UDP port (0: any free port)")
