@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from atomsynth.rt.atomfile import load  # noqa: E402
 from atomsynth.rt.audio_io import write_audio  # noqa: E402
 from atomsynth.rt.reference import render  # noqa: E402
 from tests.support.ray_cluster import REPO, RayCluster, cluster_temp_dir  # noqa: E402
-from tests.support.ray_netns_run import FIT_ARGS, N_FILES, SR, results  # noqa: E402
+from tests.support.ray_netns_run import FIT_ARGS, N_FILES, SR, TEMP_ENV, results  # noqa: E402
 
 RUN_TIMEOUT_S = 900
 
@@ -60,15 +61,16 @@ def ray_run(tmp_path_factory):
     temp = cluster_temp_dir()
     try:
         run = subprocess.run(["unshare", "--net", "--", sys.executable, "-m",
-                              "tests.support.ray_netns_run", str(src), str(out), str(temp)],
-                             cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+                              "tests.support.ray_netns_run", str(src), str(out)],
+                             env={**os.environ, TEMP_ENV: str(temp)}, cwd=REPO,
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     finally:
         # The runner tears its cluster down; should it have died or timed out, do it here, by
         # the cluster's folder on the processes' command lines (never `ray stop --force`).
         leftover = RayCluster(temp, 0, {})
         left = leftover.pids()
         leftover.stop()
-    assert not left, "Ray processes left behind"
+    assert not left, f"Ray processes left behind: {sorted(left)}"
     assert run.returncode == 0, f"the Ray run failed:\n{run.stdout[-4000:]}\n{run.stderr[-8000:]}"
     lines = [line for line in run.stdout.splitlines() if line.strip()]
     return json.loads(lines[-1]), src, out

@@ -1,15 +1,17 @@
 """The Ray scenario of ``tests/test_fit_ray.py``, run inside a private network namespace.
 
-    unshare --net -- python3 -m tests.support.ray_netns_run SRC OUT TEMP_DIR
+    ATOMSYNTH_RAY_TEMP=DIR unshare --net -- python3 -m tests.support.ray_netns_run SRC OUT
 
 (from the repository root, as root). Ray replaces ``127.0.0.1`` with the machine's own network
 address, so on the machine itself its traffic would go to that address; in a new network
 namespace the only interface is ``lo`` and every Ray process and the ``fit-batch`` driver talk
 over loopback. This script brings ``lo`` up, starts a head node and two one-CPU worker nodes
-(``ray_cluster.py``, in ``TEMP_DIR``), runs ``atomsynth fit-batch SRC -o OUT --ray``, kills one
-worker node once the first file is fitted and the driver once two are, waits until the killed
-run's tasks have stopped, runs the same command again, tears the cluster down by process id and
-prints one JSON object (the last line of stdout) with what it saw; the test checks it.
+(``ray_cluster.py``) in the empty folder ``DIR`` (a short path; given in the environment, not on
+this script's command line, since every process whose command line holds it is the cluster's),
+runs ``atomsynth fit-batch SRC -o OUT --ray``, kills one worker node once the first file is
+fitted and the driver once two are, waits until the killed run's tasks have stopped, runs the
+same command again, tears the cluster down by process id and prints one JSON object (the last
+line of stdout) with what it saw; the test checks it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tests.support.ray_cluster import REPO, RayCluster, make_cluster
 
 SR = 16000
 N_FILES = 4
+TEMP_ENV = "ATOMSYNTH_RAY_TEMP"  # the cluster's folder
 FIT_ARGS = ["--iterations", "1", "--sample-rate", str(SR), "--quiet", "--atoms-per-second", "16"]
 
 
@@ -123,12 +126,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("src", type=Path)
     ap.add_argument("out", type=Path)
-    ap.add_argument("temp_dir", type=Path, help="an empty folder for the cluster (short path)")
     args = ap.parse_args(argv)
+    temp = Path(os.environ[TEMP_ENV])
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     report: dict = {"interfaces": sorted(name for _, name in socket.if_nameindex())}
     seen: set[str] = set()
-    cluster = make_cluster(workers=2, temp=args.temp_dir)
+    cluster = make_cluster(workers=2, temp=temp)
     try:
         pids = cluster.pids()
         report["helper"] = {"pids": len(pids), "own_pid_found": os.getpid() in pids,
