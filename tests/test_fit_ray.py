@@ -122,6 +122,8 @@ def test_cluster_runs_in_its_own_network_namespace_on_loopback(ray_run):
     assert report["socket_addresses"], "no TCP socket seen in the namespace"
     for address in report["socket_addresses"]:
         assert ipaddress.ip_address(address).is_loopback, address
+    print(f"interfaces {report['interfaces']}, node addresses {report['node_addresses']}, "
+          f"TCP socket addresses {report['socket_addresses']}")
 
 
 @pytest.mark.slow

@@ -40,10 +40,12 @@ def results(out: Path) -> list[Path]:
 
 
 def _hex_address(text: str) -> str:
-    """An address of ``/proc/net/tcp[6]`` (hex, 32-bit words in host byte order)."""
+    """An address of ``/proc/net/tcp[6]`` (hex, 32-bit words in host byte order); an IPv4 address
+    mapped into IPv6 (``::ffff:127.0.0.1``) as the IPv4 one."""
     raw = bytes.fromhex(text)
-    raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-    return str(ipaddress.ip_address(raw))
+    ip = ipaddress.ip_address(b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4)))
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
 
 
 def socket_addresses() -> set[str]:
