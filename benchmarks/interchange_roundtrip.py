@@ -1,6 +1,6 @@
 """Round-trip errors of the interchange formats on the bundled examples (prints figures).
 
-    python benchmarks/interchange_roundtrip.py
+    python3 -m benchmarks.interchange_roundtrip
 
 For each bundled example: sizes of the exports; exactness of CSV, JSON and SDIF with the
 atomsynth extension; the largest relative error of the 1RES modes read back without it (frequency,

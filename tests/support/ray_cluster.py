@@ -1,5 +1,9 @@
-"""A real Ray cluster on the loopback interface for tests: a head node (no CPUs of its own)
-and worker nodes started with ``ray start``, torn down by process id.
+"""A real Ray cluster for tests: a head node (no CPUs of its own) and worker nodes started with
+``ray start``, torn down by process id.
+
+Ray replaces ``127.0.0.1`` with the machine's own network address when the machine has one, so
+tests run the cluster in a private network namespace whose only interface is ``lo``
+(``tests/support/ray_netns_run.py``); there every address is a loopback one.
 
 Every process of the cluster runs with the cluster's own temporary folder on its command line,
 so teardown kills exactly those processes (and their children) and nothing else on the machine;
@@ -157,10 +161,16 @@ class RayCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def make_cluster(workers: int) -> RayCluster:
-    """Start a head node and ``workers`` one-CPU worker nodes on 127.0.0.1."""
-    # A short path: Ray's Unix sockets live under it (108-byte limit on socket paths).
-    temp = Path(tempfile.mkdtemp(prefix="atomsynth-ray-", dir="/tmp"))
+def cluster_temp_dir() -> Path:
+    """A new, short folder for a cluster: Ray's Unix sockets live under it (108-byte limit on
+    socket paths), and its path marks every process of the cluster."""
+    return Path(tempfile.mkdtemp(prefix="atomsynth-ray-", dir="/tmp"))
+
+
+def make_cluster(workers: int, temp: Path | None = None) -> RayCluster:
+    """Start a head node and ``workers`` one-CPU worker nodes on 127.0.0.1, in the (empty,
+    existing) folder ``temp`` or a new one."""
+    temp = cluster_temp_dir() if temp is None else temp
     env = dict(os.environ)
     env.update(RAY_USAGE_STATS_ENABLED="0", RAY_DISABLE_IMPORT_WARNING="1",
                PYTHONPATH=os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(":"))
