@@ -459,7 +459,8 @@ class Engine:
             return self._local.set_atoms(indices, **params)
         self._synth.prepare_atoms(indices, **params)
         with self._lock:
-            self.controls.atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
+            self.controls.atom_edits.append(
+                (np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
             if self._client is not None:
                 self._client.set_atoms(indices, **params)
 
@@ -531,4 +532,5 @@ class Engine:
                                     duration_s=duration_s, block=block, progress=progress)
 
 
-__all__ = ["Engine", "device_rate", "list_output_devices", "render_through", "resolve_output_device"]
+__all__ = ["Engine", "device_rate", "list_output_devices", "render_through",
+           "resolve_output_device"]

@@ -106,7 +106,8 @@ def test_a_lone_surrogate_group_name_is_refused():
     raw = json.dumps(_header(group_names=["x"]), separators=(",", ":")).replace(
         '"x"', '"\\udc80"').encode()
     head = zlib.compress(raw)
-    data = struct.pack("<8sHHIII", MAGIC, *EXACT_VERSION, len(head), len(raw), zlib.crc32(raw)) + head
+    data = struct.pack("<8sHHIII", MAGIC, *EXACT_VERSION, len(head), len(raw),
+                       zlib.crc32(raw)) + head
     with pytest.raises(AtomFileError, match="surrogate"):
         from_bytes(data)
 

@@ -288,8 +288,9 @@ def test_bad_file_gives_message_and_keeps_document(win, tmp_path):
 
 
 def test_macros_and_group_controls(qtbot, win):
-    spec_pos = win.macros._pos(next(m for m in __import__(
-        "atomsynth.gui.macros", fromlist=["MACRO_SLIDERS"]).MACRO_SLIDERS if m.name == "pitch"), 2.0)
+    from atomsynth.gui.macros import MACRO_SLIDERS
+
+    spec_pos = win.macros._pos(next(m for m in MACRO_SLIDERS if m.name == "pitch"), 2.0)
     win.macros.sliders["pitch"].setValue(spec_pos)
     assert win.mix.macros["pitch"] == pytest.approx(2.0)
     win.macros.group_widget(1, "mute").setChecked(True)
