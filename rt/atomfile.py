@@ -46,7 +46,7 @@ import numpy as np
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
-from atomsynth.rt.mdct_codec import MAX_REF, decode_mdct, encode_mdct, lr_to_ms
+from atomsynth.rt.mdct_codec import MAX_REF, decode_mdct, encode_mdct, last_frame, lr_to_ms
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 
@@ -123,6 +123,7 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
                 header["families"][fam] = {"count": 0}
                 continue
             if fam == "mdct":
+                atoms = _within_duration(atom_set)
                 meta, mdct_payload, group = encode_mdct(atoms, **_mdct_quantization(atom_set))
                 if meta["count"] == 0:  # every atom was silent (0.0) or below the range
                     header["families"][fam] = {"count": 0}
@@ -210,6 +211,19 @@ def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
                     and MAX_REF >= ref >= top * (1 - 1e-9) > 0):
                 out["ref"] = float(ref)
     return out
+
+
+def _within_duration(atom_set: AtomSet) -> MdctAtoms:
+    """The MDCT atoms that start inside ``duration_s`` (all when it is None): a compact file
+    holds what its duration plays, and its reader bounds decoding by that duration."""
+    atoms = atom_set.mdct
+    if atom_set.duration_s is None or not len(atoms):
+        return atoms
+    scales, which = np.unique(atoms.scale, return_inverse=True)
+    limit = np.array([last_frame(int(n), atom_set.sample_rate, atom_set.duration_s)
+                      for n in scales], dtype=np.int64)
+    keep = atoms.frame.astype(np.int64) <= limit[which.reshape(-1)]
+    return atoms if keep.all() else atoms.select(keep)
 
 
 def _table_entry(table: ModeTable, compact: bool) -> dict:
@@ -530,9 +544,14 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
             _require(len(buf) >= pos + nb, "truncated inside the MDCT bitstream")
             group = columns["mdct"].get("group")
             sr = header.get("sample_rate")
+            dur = header.get("duration_s")
+            _require(dur is None or isinstance(dur, (int, float)) and not isinstance(dur, bool)
+                     and 0 <= dur <= 86400,
+                     f"duration_s = {dur!r} is out of range; allowed [0, 86400] s")
             atoms = decode_mdct(coded, bytes(buf[pos : pos + nb]), count=counts["mdct"],
                                 group=group, sample_rate=sr if _is_int(sr) and 0 < sr <= 384000
-                                else None)
+                                else None,
+                                duration_s=None if dur is None else float(dur))
             columns["mdct"] = atoms.columns
             counts["mdct"] = len(atoms)  # mid/side atoms come back as (more) L/R atoms
             pos += nb
