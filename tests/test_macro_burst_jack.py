@@ -108,3 +108,72 @@ def test_20000_macro_moves_while_playing(jack):
     # and the final value is audible: without the macro the set sounds different
     neutral = render(aset).T
     assert np.abs(neutral - ref).max() > 0.1 * np.abs(ref).max()
+
+
+def test_moves_that_find_the_command_ring_full_are_held_not_refused(jack):
+    """The server stopped (SIGSTOP) for the length of a burst larger than its command ring
+    (2,048): the client holds the newest move, nothing is refused, and once the server runs
+    again the final value arrives and plays."""
+    import os
+    import signal
+
+    from atomsynth.rt.server.protocol import CMD_CAPACITY
+
+    server = jack
+    res = ResonantAtoms(onset_s=[0.3, 0.5], f0_hz=[300.0, 700.0], t60_s=0.3, n_modes=4,
+                        gain_db=-20.0)
+    aset = AtomSet(sample_rate=SR, channels=2, resonant=res, duration_s=1.2)
+    eng = Engine(aset, device=find_jack_device("output"), block_size=256, ahead_blocks=16)
+    try:
+        before = set(server.ports())
+        eng.start()
+        ports = server.new_ports(before)
+        client = eng.client
+        os.kill(client.pid, signal.SIGSTOP)
+        try:
+            for value in np.linspace(0.5, 2.0, 2 * CMD_CAPACITY):
+                eng.set_macro("pitch", float(value))
+            eng.set_macro("pitch", FINAL_PITCH)
+            held, coalesced, refused = client.held, client.coalesced, client.refused
+        finally:
+            os.kill(client.pid, signal.SIGCONT)
+        t0 = time.monotonic()
+        while client.held and time.monotonic() - t0 < 5.0:
+            time.sleep(0.01)
+        assert client.held == 0
+        ref = eng.render_offline().T.astype(np.float32)
+        captured = _play_and_capture(server, eng, ports, aset.duration_s)
+        stats = eng.stats()
+    finally:
+        eng.close()
+    print(f"\nwhile stopped: held {held}, coalesced {coalesced}, refused {refused}; {stats}")
+    assert held == 1 and coalesced >= CMD_CAPACITY - 1 and refused == 0
+    assert stats["edits_refused"] == 0
+    lag = find_lag(captured, ref)
+    seg = captured[lag : lag + ref.shape[0]]
+    assert seg.shape == ref.shape
+    assert np.abs(seg - ref).max() <= 1e-7 * np.abs(ref).max()
+    assert np.abs(ref).max() > 0.05
+
+
+def _play_and_capture(server, eng, ports, seconds: float) -> np.ndarray:
+    """Record ``eng``'s two JACK ``ports`` while it plays to the end (it is started)."""
+    assert len(ports) == 2, ports
+    before_rec = set(server.ports())
+    rec = eng.client.start_capture(device=find_jack_device("input"), sample_rate=SR,
+                                   channels=2, seconds=seconds + 10.0, block=256)
+    try:
+        rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
+        for port in rec_ports:
+            server.disconnect_all(port)
+        for src, dst in zip(ports, rec_ports, strict=True):
+            server.connect(src, dst)
+        t0 = time.monotonic()
+        eng.play()
+        while eng.playing and time.monotonic() - t0 < seconds + 10:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        rec.close()
+    assert rec.hdr[3] == 0
+    return rec.data
