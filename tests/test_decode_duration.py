@@ -10,6 +10,7 @@ import zlib
 
 import numpy as np
 import pytest
+
 from atomsynth.rt import AtomSet
 from atomsynth.rt.atomfile import EXACT_VERSION, MAGIC, from_bytes, to_bytes, unpack_header
 from atomsynth.rt.atoms import MdctAtoms

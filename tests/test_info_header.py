@@ -8,12 +8,12 @@ import struct
 
 import numpy as np
 import pytest
-from atomsynth.rt import AtomSet, ResonantAtoms
-from atomsynth.rt.atomfile import MAGIC, read_summary, save
-from atomsynth.rt.errors import AtomFileError
 
 from atomsynth.cli import main
 from atomsynth.commands.info import FULL_MAX_ATOMS
+from atomsynth.rt import AtomSet, ResonantAtoms
+from atomsynth.rt.atomfile import MAGIC, read_summary, save
+from atomsynth.rt.errors import AtomFileError
 
 N = 100_000
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+
+from atomsynth.cli import main
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atomfile import save
 from atomsynth.rt.audio_io import write_audio
 from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.replay import render_stems_with_controls, write_stems
-
-from atomsynth.cli import main
 
 SR = 48000
 
