@@ -38,6 +38,7 @@ import stat
 import struct
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ import numpy as np
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
-from atomsynth.rt.mdct_codec import MAX_REF, decode_mdct, encode_mdct, lr_to_ms
+from atomsynth.rt.mdct_codec import MAX_REF, decode_mdct, encode_mdct, last_frame, lr_to_ms
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
 
@@ -122,6 +123,7 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
                 header["families"][fam] = {"count": 0}
                 continue
             if fam == "mdct":
+                atoms = _within_duration(atom_set)
                 meta, mdct_payload, group = encode_mdct(atoms, **_mdct_quantization(atom_set))
                 if meta["count"] == 0:  # every atom was silent (0.0) or below the range
                     header["families"][fam] = {"count": 0}
@@ -211,6 +213,19 @@ def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
     return out
 
 
+def _within_duration(atom_set: AtomSet) -> MdctAtoms:
+    """The MDCT atoms that start inside ``duration_s`` (all when it is None): a compact file
+    holds what its duration plays, and its reader bounds decoding by that duration."""
+    atoms = atom_set.mdct
+    if atom_set.duration_s is None or not len(atoms):
+        return atoms
+    scales, which = np.unique(atoms.scale, return_inverse=True)
+    limit = np.array([last_frame(int(n), atom_set.sample_rate, atom_set.duration_s)
+                      for n in scales], dtype=np.int64)
+    keep = atoms.frame.astype(np.int64) <= limit[which.reshape(-1)]
+    return atoms if keep.all() else atoms.select(keep)
+
+
 def _table_entry(table: ModeTable, compact: bool) -> dict:
     """A mode table's header entry; compact files keep what the sound needs (name, family and
     the numbers) and leave out the description and source text."""
@@ -292,6 +307,14 @@ def load(
     """
     path = Path(path)
     limit = max_bytes + MAX_HEADER_BYTES
+    data = _read_regular(path, limit, max_bytes)
+    return from_bytes(data, name=str(path), max_atoms=max_atoms, max_bytes=max_bytes)
+
+
+def _read_regular(path: Path, limit: int, max_bytes: int, *, prefix_only: bool = False
+                  ) -> bytes:
+    """The bytes of a regular file, at most ``limit`` (``prefix_only``: the prefix and the
+    compressed header only, never more than ``_PREFIX.size + MAX_HEADER_BYTES``)."""
     try:
         st = path.stat()
         if stat.S_ISDIR(st.st_mode):
@@ -302,12 +325,71 @@ def load(
             raise AtomFileError(f"{path}: {st.st_size} bytes is larger than the "
                                 f"{max_bytes}-byte limit")
         with open(path, "rb") as f:
+            if prefix_only:
+                head = f.read(_PREFIX.size)
+                if len(head) < _PREFIX.size:
+                    return head
+                hclen = _PREFIX.unpack_from(head)[3]
+                return head + f.read(min(hclen, MAX_HEADER_BYTES + 1))
             data = f.read(limit + 1)  # bounded even if the file grows while it is read
     except OSError as exc:
         raise AtomFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(data) > limit:
         raise AtomFileError(f"{path}: larger than the {max_bytes}-byte limit")
-    return from_bytes(data, name=str(path), max_atoms=max_atoms, max_bytes=max_bytes)
+    return data
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    """What a file's header says, read without decoding its atoms (:func:`read_summary`).
+
+    Attributes
+    ----------
+    header : AtomSet
+        The set's header fields (sample rate, channels, ``duration_s``, mode tables, group and
+        room names, provenance) with no atoms.
+    mode : str
+        ``"exact"`` or ``"compact"``.
+    version : tuple of int
+        Format version (major, minor).
+    counts : dict of str to int
+        Declared atoms per family. A compact mid/side MDCT stream decodes to up to twice its
+        declared count (each mid/side atom becomes a left and a right atom).
+    file_bytes : int
+        Size of the file.
+    """
+
+    header: AtomSet
+    mode: str
+    version: tuple[int, int]
+    counts: dict[str, int]
+    file_bytes: int
+
+    @property
+    def n_atoms(self) -> int:
+        """Declared atoms, both families."""
+        return sum(self.counts.values())
+
+
+def read_summary(path: str | os.PathLike, *, max_atoms: int = DEFAULT_MAX_ATOMS,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> FileSummary:
+    """Read and validate a file's prefix and header only: the work and memory are bounded by
+    the header (at most ``MAX_HEADER_BYTES``), whatever the number of atoms. The payload is
+    neither read nor checked; :func:`load` does that."""
+    path = Path(path)
+    data = _read_regular(path, max_bytes + MAX_HEADER_BYTES, max_bytes, prefix_only=True)
+    try:
+        header, counts, _, version = _parse_header(memoryview(data), max_atoms, max_bytes)
+        empty = _build(header, {fam: 0 for fam in _FAMILIES}, {fam: {} for fam in _FAMILIES})
+    except AtomFileError as exc:
+        raise AtomFileError(f"{path}: {exc}") from None
+    except AtomsynthError as exc:
+        raise AtomFileError(f"{path}: invalid header: {exc}") from None
+    except (ValueError, TypeError, KeyError, OverflowError, RecursionError, MemoryError,
+            zlib.error, struct.error, UnicodeDecodeError) as exc:
+        raise AtomFileError(f"{path}: corrupt file ({type(exc).__name__}: {exc})") from None
+    return FileSummary(header=empty, mode=header["mode"], version=version, counts=counts,
+                       file_bytes=path.stat().st_size)
 
 
 def from_bytes(
@@ -337,7 +419,9 @@ def _bounded_inflate(blob: memoryview, size: int, decompressor: Any, what: str) 
     return out
 
 
-def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
+def _parse_header(buf: memoryview, max_atoms: int, max_bytes: int
+                  ) -> tuple[dict, dict[str, int], int, tuple[int, int]]:
+    """Check the prefix and header: (header, declared counts, offset of the data, version)."""
     if len(buf) < _PREFIX.size:
         raise AtomFileError(
             f"truncated: {len(buf)} bytes is shorter than the {_PREFIX.size}-byte prefix")
@@ -392,6 +476,13 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
         counts[fam] = count
         declared += count * 8 * len(specs)
     _require(declared <= max_bytes, f"declared data of {declared} bytes exceeds {max_bytes}")
+    return header, counts, pos, (major, minor)
+
+
+def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
+    header, counts, pos, _ = _parse_header(buf, max_atoms, max_bytes)
+    families = header["families"]
+    mode = header["mode"]
     columns: dict[str, dict[str, np.ndarray]] = {fam: {} for fam in _FAMILIES}
     if mode == "exact":
         for fam, (_, specs) in _FAMILIES.items():
@@ -453,9 +544,14 @@ def _parse(buf: memoryview, max_atoms: int, max_bytes: int) -> AtomSet:
             _require(len(buf) >= pos + nb, "truncated inside the MDCT bitstream")
             group = columns["mdct"].get("group")
             sr = header.get("sample_rate")
+            dur = header.get("duration_s")
+            _require(dur is None or isinstance(dur, (int, float)) and not isinstance(dur, bool)
+                     and 0 <= dur <= 86400,
+                     f"duration_s = {dur!r} is out of range; allowed [0, 86400] s")
             atoms = decode_mdct(coded, bytes(buf[pos : pos + nb]), count=counts["mdct"],
                                 group=group, sample_rate=sr if _is_int(sr) and 0 < sr <= 384000
-                                else None)
+                                else None,
+                                duration_s=None if dur is None else float(dur))
             columns["mdct"] = atoms.columns
             counts["mdct"] = len(atoms)  # mid/side atoms come back as (more) L/R atoms
             pos += nb

@@ -339,13 +339,23 @@ def _int(x, lo, hi, what) -> int:
     return x
 
 
+def last_frame(scale: int, sample_rate: int, duration_s: float) -> int:
+    """The last frame at ``scale`` whose atom starts inside ``duration_s`` (its first sample,
+    ``(frame - 1) * scale / 2``, before ``duration_s * sample_rate``). The compact writer
+    keeps the atoms up to it; the reader refuses streams past it (with one frame of slack)."""
+    hop = scale // 2
+    return max(0, math.ceil(duration_s * sample_rate / hop))
+
+
 def decode_mdct(meta: dict, payload: bytes, *, count: int,
-                group: np.ndarray | None = None, sample_rate: int | None = None) -> MdctAtoms:
+                group: np.ndarray | None = None, sample_rate: int | None = None,
+                duration_s: float | None = None) -> MdctAtoms:
     """Decode what :func:`encode_mdct` wrote (``meta`` from an untrusted header).
 
     The work is bounded before decoding starts: every atom codes one raw sign bit, so
     ``count`` may not exceed the payload's bits; with ``sample_rate``, no stream may reach
-    past :data:`~atomsynth.rt.atoms.MAX_TIME_S`. During decoding every decision consumes
+    past :data:`~atomsynth.rt.atoms.MAX_TIME_S`, and with ``duration_s`` too (the header's),
+    past the frame of :func:`last_frame` plus one. During decoding every decision consumes
     input (the range coder's overrun check), so the loop runs at most ~755 decisions per
     payload byte.
     """
@@ -383,6 +393,11 @@ def decode_mdct(meta: dict, payload: bytes, *, count: int,
                 int(MAX_TIME_S * sample_rate) // (MDCT_SCALES[s] // 2) + 1)
         if f0 > last:
             raise _bad(f"stream {i} first frame = {f0} starts after {MAX_TIME_S:g} s")
+        if sample_rate is not None and duration_s is not None:
+            end = last_frame(MDCT_SCALES[s], sample_rate, duration_s) + 1
+            if _int(row[4], f0, last, f"stream {i} last frame") > end:
+                raise _bad(f"stream {i} reaches frame {row[4]} at scale {MDCT_SCALES[s]}, past "
+                           f"the declared duration of {duration_s:g} s (at most frame {end})")
         _int(row[4], f0, last, f"stream {i} last frame")
         _int(row[5], 0, MDCT_SCALES[s] // 2 - 1, f"stream {i} max bin")
         rows.append(row)

@@ -122,6 +122,84 @@ def render_stems_with_controls(atom_set: AtomSet, groups: Sequence[int], *,
     return stems
 
 
+def stream_stems_to_files(atom_set: AtomSet, groups: Sequence[int],
+                          folder: str | os.PathLike, *,
+                          mix_path: str | os.PathLike | None = None,
+                          effects: Callable[[], EffectsBridge | None] | None = None,
+                          sample_rate: int | None = None, n_rooms: int | None = None,
+                          duration_s: float | None = None, block: int = 256,
+                          precision: str = "float32", suffix: str = ".wav",
+                          subtype: str | None = None,
+                          check: Callable[[np.ndarray, str], float] | None = None,
+                          progress: Progress | None = None) -> tuple[float, int]:
+    """What :func:`render_stems_with_controls` then :func:`write_stems` write (the same
+    samples, no controls), streamed: one synthesizer (and ``effects()``) per group run side by
+    side, each block written to its stem file and the sum of the stems to ``mix<suffix>`` in
+    ``folder`` and to ``mix_path``. Memory is bounded by the block and the number of groups,
+    not the length. Files appear only when all are complete (:func:`audio_writer`); ``check``
+    (audio block, label) returns the block's peak or raises, which writes nothing.
+
+    Returns
+    -------
+    peak : float
+        Largest absolute sample of the mix (with ``check``; else 0).
+    samples : int
+        Frames written to each file.
+    """
+    from contextlib import ExitStack
+
+    from atomsynth.rt.audio_io import audio_writer
+
+    groups = [int(g) for g in groups]
+    sr = int(sample_rate or atom_set.sample_rate)
+    dur = atom_set.length_s if duration_s is None else float(duration_s)
+    total = ceil_samples(dur, sr)
+    lanes = []
+    for g in groups:
+        synth = StreamingSynth(group_subset(atom_set, g), sample_rate=sample_rate,
+                               max_block=8192, n_rooms=n_rooms, precision=precision)
+        Controls().apply(synth)
+        fx = effects() if effects is not None else None
+        lanes.append((g, synth, fx if fx is not None and fx.active else None))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ch = atom_set.channels
+    peak = 0.0
+    with ExitStack() as stack:
+        def open_(path: str | os.PathLike) -> Callable[[np.ndarray], None]:
+            return stack.enter_context(audio_writer(path, sr, ch, subtype=subtype))
+
+        stem_writers = [open_(folder / stem_file_name(atom_set, g, suffix)) for g in groups]
+        mix_writers = [open_(folder / f"mix{suffix}")]
+        if mix_path is not None:
+            mix_writers.append(open_(mix_path))
+        for a in range(0, total, block):
+            n = min(block, total - a)
+            mix = None
+            for (g, synth, fx), write in zip(lanes, stem_writers):
+                buses = synth.render(n)
+                y = np.array(fx.process(buses) if fx is not None else buses[0],
+                             dtype=np.float64)
+                if check is not None:
+                    check(y, f"stem {g} at {a / sr:.3f} s")
+                write(y)
+                if mix is None:
+                    mix = y.copy()
+                else:
+                    mix += y  # in group order, as the sum of the whole stems
+            if mix is None:
+                mix = np.zeros((ch, n))
+            if check is not None:
+                peak = max(peak, check(mix, f"the mix at {a / sr:.3f} s"))
+            for write in mix_writers:
+                write(mix)
+            if progress is not None and (a // block) % 64 == 0:
+                progress(a / max(total, 1))
+    if progress is not None:
+        progress(1.0)
+    return peak, total
+
+
 def stem_file_name(atom_set: AtomSet, group: int, suffix: str = ".wav") -> str:
     """``"03_strings.wav"``: the group number (two digits) and its name, reduced to letters,
     digits, ``_``, ``.`` and ``-``."""
@@ -150,4 +228,4 @@ def write_stems(folder: str | os.PathLike, stems: dict[int, np.ndarray], atom_se
 
 
 __all__ = ["Controls", "group_subset", "render_stems_with_controls", "render_through",
-           "render_with_controls", "stem_file_name", "write_stems"]
+           "render_with_controls", "stem_file_name", "stream_stems_to_files", "write_stems"]

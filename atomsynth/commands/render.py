@@ -14,7 +14,12 @@ from atomsynth.rt.audio_io import write_audio
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.progress import ProgressBar
 from atomsynth.rt.reference import render, render_stems
-from atomsynth.rt.replay import render_stems_with_controls, render_with_controls, write_stems
+from atomsynth.rt.replay import (
+    render_stems_with_controls,
+    render_with_controls,
+    stream_stems_to_files,
+    write_stems,
+)
 
 
 def add_arguments(parser) -> None:
@@ -114,9 +119,11 @@ def _too_long_for_memory(atom_set, sr, args) -> str:
     """Why the reference renderer should not take this mix (empty when it may)."""
     from atomsynth.rt.extent import ceil_samples
 
-    if args.stems or (len(atom_set.mdct) and sr != atom_set.sample_rate):
-        return ""  # stems are held per group; MDCT atoms stream only at their native rate
+    if len(atom_set.mdct) and sr != atom_set.sample_rate:
+        return ""  # MDCT atoms stream only at their native rate
     nbytes = 8 * atom_set.channels * ceil_samples(args.duration or atom_set.length_s, sr)
+    if args.stems:  # the reference renderer holds every stem and the mix
+        nbytes *= len(atom_set.groups) + 1
     if nbytes <= REFERENCE_MAX_BYTES:
         return ""
     return (f"the mix is {nbytes / (1 << 20):.0f} MiB, more than the reference renderer's "
@@ -173,6 +180,17 @@ def run(args) -> int:
     long_out = _too_long_for_memory(atom_set, sr, args)
     if long_out:
         print(f"note: {long_out}; rendering with the streaming synthesizer (as --stream)")
+    if (fx.active or args.stream or long_out) and args.stems and len(atom_set.groups):
+        with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
+            peak, total = stream_stems_to_files(
+                atom_set, atom_set.groups, args.stems, mix_path=out, effects=fx.clone,
+                sample_rate=sr, n_rooms=len(atom_set.room_names),
+                duration_s=args.duration or atom_set.length_s, block=args.block_size,
+                precision=args.precision, suffix=out.suffix, subtype=args.subtype,
+                check=v.check_audio, progress=bar)
+        _report(out, peak, total, atom_set.channels, sr, time.perf_counter() - t0, args,
+                f"; {len(atom_set.groups)} stem(s) + mix in {args.stems}")
+        return 0
     if (fx.active or args.stream or long_out) and not args.stems:
         with ProgressBar(f"render {path.name}", enabled=not args.quiet) as bar:
             peak, total = _stream_mix_to_file(atom_set, fx, sr, args, out, bar)

@@ -102,6 +102,8 @@ class ServerClient:
         self._read_lock = threading.Lock()
         self._blobs: dict[int, Any] = {}
         self.refused = 0
+        self.coalesced = 0
+        self._held: dict[tuple, tuple[int, dict[str, Any]]] = {}
         self.status: dict[str, Any] = {}
         self.status_seq = 0
         self.acks: dict[int, str | None] = {}
@@ -215,31 +217,63 @@ class ServerClient:
             pass
 
     # ------------------------------------------------------------------ sending
-    def _send(self, op: int, *, i0: int = 0, i1: int = 0, mask: int = 0, f0: float = 0.0,
-              f1: float = 0.0, f2: float = 0.0, name: str = "", blob: bytes | None = None,
-              segment: str | None = None) -> int:
+    def _send(self, op: int, *, key: tuple | None = None, **fields: Any) -> int:
+        """Publish one command; returns its sequence number, -1 when refused (the ring is
+        full), 0 when held. A keyed command (a macro, a group setting) that finds the ring full
+        is held instead, the newest per key, and sent as soon as there is room (the next send
+        or :meth:`poll`): a burst of moves of one control is never refused and its last value
+        arrives."""
         with self._send_lock:
             if self.closed and op not in (Q.OP_DETACH, Q.OP_SHUTDOWN):
                 raise ServerGone(f"the connection to the audio server {self.name!r} is closed")
-            self._seq += 1
-            seq = self._seq
+            self._flush_held()
+            if key is not None and key in self._held:  # still no room: the newest value wins
+                self._held[key] = (op, fields)
+                self.coalesced += 1
+                return 0
             rec = self.cmd.slot()
             if rec is None:
+                if key is not None:
+                    self._held[key] = (op, fields)
+                    return 0
                 self.refused += 1
                 return -1
-            if blob is not None:
-                shm = Q.create_shared(None, len(blob))
-                shm.buf[: len(blob)] = blob
-                self._blobs[seq] = shm
-                rec["blob"] = shm.name.lstrip("/").encode()
-                rec["blob_size"] = len(blob)
-            elif segment is not None:
-                rec["blob"] = segment.lstrip("/").encode()
-            rec["op"], rec["seq"], rec["i0"], rec["i1"], rec["mask"] = op, seq, i0, i1, mask
-            rec["f0"], rec["f1"], rec["f2"] = f0, f1, f2
-            rec["name"] = Q.put_text(48, name)
-            self.cmd.publish()
-            return seq
+            return self._write(rec, op, **fields)
+
+    @property
+    def held(self) -> int:
+        """Keyed commands waiting for room in the command ring."""
+        return len(self._held)
+
+    def _flush_held(self) -> None:
+        """Send held commands, oldest key first, while the ring has room (send lock held)."""
+        while self._held:
+            rec = self.cmd.slot()
+            if rec is None:
+                return
+            key = next(iter(self._held))
+            op, fields = self._held.pop(key)
+            self._write(rec, op, **fields)
+
+    def _write(self, rec: Any, op: int, *, i0: int = 0, i1: int = 0, mask: int = 0,
+               f0: float = 0.0, f1: float = 0.0, f2: float = 0.0, name: str = "",
+               blob: bytes | None = None, segment: str | None = None) -> int:
+        """Fill the ring's free record ``rec`` and publish it (send lock held)."""
+        self._seq += 1
+        seq = self._seq
+        if blob is not None:
+            shm = Q.create_shared(None, len(blob))
+            shm.buf[: len(blob)] = blob
+            self._blobs[seq] = shm
+            rec["blob"] = shm.name.lstrip("/").encode()
+            rec["blob_size"] = len(blob)
+        elif segment is not None:
+            rec["blob"] = segment.lstrip("/").encode()
+        rec["op"], rec["seq"], rec["i0"], rec["i1"], rec["mask"] = op, seq, i0, i1, mask
+        rec["f0"], rec["f1"], rec["f2"] = f0, f1, f2
+        rec["name"] = Q.put_text(48, name)
+        self.cmd.publish()
+        return seq
 
     @property
     def last_seq(self) -> int:
@@ -268,7 +302,7 @@ class ServerClient:
         return self._send(Q.OP_LOOP, i0=1, f0=float(start_s), f1=float(end_s))
 
     def set_macro(self, name: str, value: float) -> int:
-        return self._send(Q.OP_MACRO, name=name, f0=float(value))
+        return self._send(Q.OP_MACRO, key=("macro", name), name=name, f0=float(value))
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
@@ -279,7 +313,8 @@ class ServerClient:
                 | (Q.GROUP_SOLO if solo is not None else 0)
                 | (Q.GROUP_SEND if room_send is not None else 0))
         flags = (1 if mute else 0) | (2 if solo else 0)
-        return self._send(Q.OP_GROUP, i0=int(group), i1=flags, mask=mask,
+        return self._send(Q.OP_GROUP, key=("group", int(group), mask), i0=int(group), i1=flags,
+                          mask=mask,
                           f0=float(gain_db or 0.0), f1=float(pan or 0.0),
                           f2=float(room_send or 0.0))
 
@@ -315,7 +350,11 @@ class ServerClient:
 
     # ------------------------------------------------------------------ reading
     def poll(self) -> dict[str, Any]:
-        """Read every pending event; returns the latest status (also in ``status``)."""
+        """Send held commands there is room for, read every pending event; returns the latest
+        status (also in ``status``)."""
+        if self._held and not self.closed:
+            with self._send_lock:
+                self._flush_held()
         with self._read_lock:
             if self.seg.server is None:
                 return self.status
