@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 from atomsynth.rt.atomic import write_bytes_atomic
-from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
+from atomsynth.rt.atoms import MAX_TIME_S, AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError
 from atomsynth.rt.mdct_codec import MAX_REF, decode_mdct, encode_mdct, last_frame, lr_to_ms
 from atomsynth.rt.modes import ModeTable
@@ -101,7 +101,7 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
         "mode": "compact" if compact else "exact",
         "sample_rate": atom_set.sample_rate,
         "channels": atom_set.channels,
-        "duration_s": atom_set.duration_s,
+        "duration_s": _duration_covering_mdct(atom_set) if compact else atom_set.duration_s,
         "provenance": dict(atom_set.provenance),
         "mode_tables": [_table_entry(t, compact) for t in atom_set.mode_tables],
         "group_names": list(atom_set.group_names),
@@ -123,7 +123,6 @@ def to_bytes(atom_set: AtomSet, *, compact: bool = False) -> bytes:
                 header["families"][fam] = {"count": 0}
                 continue
             if fam == "mdct":
-                atoms = _within_duration(atom_set)
                 meta, mdct_payload, group = encode_mdct(atoms, **_mdct_quantization(atom_set))
                 if meta["count"] == 0:  # every atom was silent (0.0) or below the range
                     header["families"][fam] = {"count": 0}
@@ -213,17 +212,23 @@ def _mdct_quantization(atom_set: AtomSet) -> dict[str, Any]:
     return out
 
 
-def _within_duration(atom_set: AtomSet) -> MdctAtoms:
-    """The MDCT atoms that start inside ``duration_s`` (all when it is None): a compact file
-    holds what its duration plays, and its reader bounds decoding by that duration."""
+def _duration_covering_mdct(atom_set: AtomSet) -> float | None:
+    """``duration_s``, extended where MDCT atoms start after it, so that every atom starts
+    inside the duration a compact file declares (its reader bounds decoding by that duration,
+    :func:`~atomsynth.rt.mdct_codec.last_frame`); no atom is dropped."""
+    duration = atom_set.duration_s
     atoms = atom_set.mdct
-    if atom_set.duration_s is None or not len(atoms):
-        return atoms
-    scales, which = np.unique(atoms.scale, return_inverse=True)
-    limit = np.array([last_frame(int(n), atom_set.sample_rate, atom_set.duration_s)
-                      for n in scales], dtype=np.int64)
-    keep = atoms.frame.astype(np.int64) <= limit[which.reshape(-1)]
-    return atoms if keep.all() else atoms.select(keep)
+    if duration is None or not len(atoms):
+        return duration
+    duration = float(duration)
+    for scale in np.unique(atoms.scale):
+        last = int(atoms.frame[atoms.scale == scale].max())
+        if last > last_frame(int(scale), atom_set.sample_rate, duration):
+            # frame f starts at sample (f - 1) * hop: one sample more holds it (the reader
+            # allows one frame of slack, so the cap at the longest duration loses nothing)
+            start = (last - 1) * (int(scale) // 2)
+            duration = max(duration, min((start + 1) / atom_set.sample_rate, MAX_TIME_S))
+    return duration
 
 
 def _table_entry(table: ModeTable, compact: bool) -> dict:

@@ -342,7 +342,8 @@ def _int(x, lo, hi, what) -> int:
 def last_frame(scale: int, sample_rate: int, duration_s: float) -> int:
     """The last frame at ``scale`` whose atom starts inside ``duration_s`` (its first sample,
     ``(frame - 1) * scale / 2``, before ``duration_s * sample_rate``). The compact writer
-    keeps the atoms up to it; the reader refuses streams past it (with one frame of slack)."""
+    declares a duration that covers every atom; the reader refuses streams past it (with one
+    frame of slack)."""
     hop = scale // 2
     return max(0, math.ceil(duration_s * sample_rate / hop))
 

@@ -34,11 +34,15 @@ def test_last_frame_is_the_last_atom_starting_inside_the_duration():
     assert last_frame(2048, SR, 0.0) == 0
 
 
-def test_the_compact_writer_keeps_what_the_duration_plays():
+def test_the_compact_writer_drops_nothing_and_declares_a_duration_that_covers_every_atom():
     s = _set([0, 10, 47, 48, 500])
     back = from_bytes(to_bytes(s, compact=True))
-    assert sorted(back.mdct.frame.tolist()) == [0, 10, 47]
-    # without a duration nothing is dropped
+    assert sorted(back.mdct.frame.tolist()) == [0, 10, 47, 48, 500]
+    # frame 500 at scale 2048 starts at sample 499 * 1024: the declared duration covers it
+    assert back.duration_s >= 499 * 1024 / SR
+    # a set whose atoms all start inside its duration keeps that duration
+    inside = _set([0, 10, 47])
+    assert from_bytes(to_bytes(inside, compact=True)).duration_s == inside.duration_s
     back = from_bytes(to_bytes(s.replace(duration_s=None), compact=True))
     assert sorted(back.mdct.frame.tolist()) == [0, 10, 47, 48, 500]
 
