@@ -87,7 +87,7 @@ class OscControl:
                 msgs = [OscMessage(data)]
         except Exception as exc:  # noqa: BLE001 - pythonosc raises several parse errors
             self.bad_messages += 1
-            self.server.seg.server["osc_bad"] = self.bad_messages
+            self._publish_counts()
             self._reply(addr, "/atomsynth/error", [f"not an OSC message ({exc})"])
             return
         for msg in msgs:
@@ -96,7 +96,12 @@ class OscControl:
                 self._message(msg.address, list(msg.params), addr)
             except (AtomsynthError, ValueError, TypeError, OSError) as exc:
                 self.bad_messages += 1
+                self._publish_counts()  # before the reply: a client that got it sees the count
                 self._reply(addr, "/atomsynth/error", [f"{msg.address}: {exc}"])
+        self._publish_counts()
+
+    def _publish_counts(self) -> None:
+        """The message counters, in the server's shared status record."""
         self.server.seg.server["osc_messages"] = self.messages
         self.server.seg.server["osc_bad"] = self.bad_messages
 
