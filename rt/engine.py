@@ -60,9 +60,9 @@ class Engine:
     ----------
     atom_set : AtomSet
     sample_rate : int or None
-        Output rate in Hz. None: the output device's own rate for sets of resonant atoms
-        (they are continuous in time and render at any rate), the set's rate for sets with
-        MDCT atoms (they need their native rate).
+        Output rate in Hz. None: the output device's own rate (resonant atoms are continuous
+        in time and render at any rate; MDCT atoms are synthesized at the set's rate and
+        resampled).
     block_size : int
         Frames per block, 16 to 8192 (the PortAudio block size and the render block).
     device : int, str or None
@@ -96,7 +96,7 @@ class Engine:
             device_index = resolve_output_device(device)
         if sample_rate is None:
             sample_rate = device_rate(device_index) if (
-                device_index is not None and len(atom_set.mdct) == 0) else atom_set.sample_rate
+                device_index is not None) else atom_set.sample_rate
         if not self.output:
             self._local = AudioCore(atom_set, sample_rate=sample_rate, block_size=block_size,
                                     output=False, ahead_blocks=ahead_blocks, effects=effects,

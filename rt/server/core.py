@@ -53,7 +53,7 @@ class AudioCore:
     ----------
     atom_set : AtomSet
     sample_rate : int
-        Output rate in Hz. Sets with MDCT atoms need their native rate.
+        Output rate in Hz (MDCT atoms of a set at another rate are resampled).
     block_size : int
         Frames per block, 16 to 8192 (the PortAudio block size and the render block).
     device : int, str or None

@@ -99,11 +99,10 @@ class AudioServer:
     def _core_fits(self, aset: AtomSet) -> bool:
         c = self.core
         return (c is not None and c.channels == aset.channels
-                and tuple(c.atom_set.room_names) == tuple(aset.room_names)
-                and (len(aset.mdct) == 0 or c.sample_rate == aset.sample_rate))
+                and tuple(c.atom_set.room_names) == tuple(aset.room_names))
 
     def _sample_rate_for(self, aset: AtomSet) -> int:
-        if self.opt.sample_rate is not None and len(aset.mdct) == 0:
+        if self.opt.sample_rate is not None:
             return int(self.opt.sample_rate)
         return int(aset.sample_rate)
 
@@ -119,8 +118,8 @@ class AudioServer:
         return fx
 
     def load(self, aset: AtomSet) -> None:
-        """Play ``aset`` from now on: an edit of the running core when it fits (same channels,
-        rooms and, for MDCT atoms, rate), else a new core (stream reopened)."""
+        """Play ``aset`` from now on: an edit of the running core when it fits (same channels
+        and rooms; MDCT atoms at another rate are resampled), else a new core (stream reopened)."""
         if self._core_fits(aset):
             self.core.set_atom_set(aset)
             self.atom_set = aset
