@@ -41,6 +41,8 @@ from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
 
 WATCH_S = 0.05
+LINKS_EVERY_S = 0.5
+"""How often the watchdog reads the connections of the server's JACK ports."""
 """How often the engine checks that its server process is alive (a dead one is noticed and
 replaced within this period plus the restart)."""
 
@@ -140,6 +142,10 @@ class Engine:
         self.skipped_plugins: list[str] = []
         self.recoveries: list[dict[str, Any]] = []
         self.device_events: list[dict[str, Any]] = []
+        self.jack_links: list[tuple[str, str]] = []
+        """Connections of the server's JACK ports, ``(our port, other port)``, read every
+        :data:`LINKS_EVERY_S` by the watchdog and made again on a new server."""
+        self._links_at = 0.0
         self.problem: str | None = None
         self.on_server_lost: Callable[[str], None] | None = None
         """Called (from the watchdog thread) with a message when the server died and was
@@ -237,6 +243,7 @@ class Engine:
                     seen = 0
                     continue
                 client.poll()
+                self._record_links(client)
                 notices = client.notices
                 lost = [n for n in notices[seen:] if n.startswith("device lost")]
                 seen = len(notices)
@@ -247,6 +254,29 @@ class Engine:
                 self.problem = f"the audio server could not be restarted: {exc}"
                 self._notify(self.problem)
                 return
+
+    def _record_links(self, client) -> None:
+        now = time.monotonic()
+        if now < self._links_at:
+            return
+        self._links_at = now + LINKS_EVERY_S
+        from atomsynth.rt.server.jack_links import port_links
+
+        links = port_links(client.server_info().get("jack_name", ""))
+        if links is not None:
+            self.jack_links = links
+
+    def _restore_links(self) -> None:
+        """Connect the new server's JACK ports as the old one's were (problems are notices)."""
+        if not self.jack_links or self._client is None:
+            return
+        from atomsynth.rt.server.jack_links import restore_links
+
+        name = self._client.server_info().get("jack_name", "")
+        if name:
+            for problem in restore_links(name, self.jack_links):
+                self._notify(f"JACK connection not restored: {problem}")
+        self._links_at = 0.0
 
     def _device_lost(self, client, message: str) -> None:
         """The device went away: tell the listener, stop that server (within a second, even
@@ -274,6 +304,7 @@ class Engine:
             except AtomsynthError:
                 time.sleep(1.0)
         if self._client is not None:
+            self._restore_links()
             back = f"audio device back: playback resumes at {position:.2f} s"
             self.device_events[-1]["back_at"] = time.monotonic()
             self.problem = None
@@ -307,6 +338,7 @@ class Engine:
                    + f"; playback restored at {position:.2f} s")
             self._client = self._connect_and_restore(position_s=position, playing=playing)
             self._playing = playing
+        self._restore_links()
         self.recoveries.append({"message": msg, "detected_at": t0,
                                 "restored_at": time.monotonic(), "suspect": suspect})
         self.problem = msg

@@ -167,3 +167,30 @@ def test_effects_spec_round_trip_keeps_builtin_effects_and_plugins(tmp_path_fact
     assert effects_spec.describe(n) == spec
     x = np.random.default_rng(0).standard_normal((1, 2, 4096)) * 0.1
     assert np.abs(n.process(x) - b.process(x)).max() <= 1e-6
+
+
+def test_jack_names_and_connections_survive_kill_9(jack):
+    """Our JACK client keeps its name and port names across a restart, and the connections a
+    user made to a recorder are made again on the new server."""
+    from tests.support.jack_server import JackRecorder
+
+    eng = Engine(_set(), device=find_jack_device("output"), ahead_blocks=8)
+    eng.start()
+    try:
+        ours = sorted(p for p in jack.ports() if p.startswith("atomsynth:"))
+        assert ours == ["atomsynth:out_0", "atomsynth:out_1"], jack.ports()
+        assert eng.client.server_info()["jack_name"] == "atomsynth"
+        with JackRecorder(jack, ours) as rec:
+            wanted = {(src, dst) for src, dst in zip(ours, rec.ports, strict=True)}
+            assert _wait(lambda: wanted <= {("atomsynth:" + a, b) for a, b in eng.jack_links},
+                         5.0), eng.jack_links
+            old_pid = eng.client.pid
+            os.kill(old_pid, signal.SIGKILL)
+            assert _wait(lambda: eng.recoveries, 15.0), "no recovery"
+            assert eng.client.pid != old_pid
+            assert sorted(p for p in jack.ports() if p.startswith("atomsynth")) == ours
+            links = jack.connections()
+            for src, dst in wanted:
+                assert dst in links.get(src, []), (src, links)
+    finally:
+        eng.close()

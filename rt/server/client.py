@@ -123,7 +123,7 @@ class ServerClient:
               block_size: int = 256, device: int | str | None = None,
               latency: str | float = "low", ahead_blocks: int = 4, output: bool = True,
               skip_plugins: tuple[str, ...] = (), osc_port: int | None = None,
-              timeout_s: float = 60.0) -> ServerClient:
+              jack_name: str = "atomsynth", timeout_s: float = 60.0) -> ServerClient:
         """Start a server process of one's own (it exits when its last client has gone)."""
         name = name or new_server_name()
         cmd = [sys.executable, "-m", "atomsynth", "serve", "--name", name, "--exit-when-unused",
@@ -139,6 +139,7 @@ class ServerClient:
             cmd += ["--osc-port", str(int(osc_port))]
         for path in skip_plugins:
             cmd += ["--skip-plugin", str(path)]
+        cmd += ["--jack-name", str(jack_name)]
         root = Path(__file__).resolve().parents[2]  # the checkout (rt/server/ -> root)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -385,7 +386,7 @@ class ServerClient:
                 "control_priority": Q.text(srv["control_priority"]),
                 "gc_mode": Q.text(srv["gc_mode"]), "plugins": Q.text(srv["plugins"]),
                 "last_plugin": Q.text(srv["last_plugin"]),
-                "problem": Q.text(srv["problem"])}
+                "problem": Q.text(srv["problem"]), "jack_name": Q.text(srv["jack_name"])}
 
     def server_problem(self) -> str:
         srv = self.seg.server

@@ -53,8 +53,9 @@ class ServerOptions:
                  device: int | str | None = None, latency: str | float = "low",
                  ahead_blocks: int = 4, output: bool = True, exit_when_unused: bool = False,
                  osc_port: int | None = None, osc_host: str = "127.0.0.1",
-                 skip_plugins: tuple[str, ...] = ()) -> None:
+                 skip_plugins: tuple[str, ...] = (), jack_name: str = "atomsynth") -> None:
         self.name = name
+        self.jack_name = jack_name
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.device = device
@@ -161,6 +162,10 @@ class AudioServer:
         srv["latency_s"] = st["latency_s"]
         srv["render_priority"] = Q.put_text(48, str(st["render_priority"]))
         srv["plugins"] = Q.put_text(256, "; ".join(p for p in self.insert_paths if p))
+        from atomsynth.rt.server.jack_links import jack_client_name
+
+        srv["jack_name"] = Q.put_text(64, jack_client_name() if core.device_index is not None
+                                      else "")
 
     # ------------------------------------------------------------------ commands
     def _read_blob(self, cmd: np.ndarray) -> bytes:
@@ -486,6 +491,10 @@ def serve(options: ServerOptions, *, atoms_path: str | None = None) -> int:
     """Run a server in this process until it is shut down (the ``serve`` command)."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
+    if options.output and options.jack_name:
+        from atomsynth.rt.server.jack_links import set_jack_client_name
+
+        set_jack_client_name(options.jack_name)
     server = AudioServer(options)
     server.seg.server["gc_mode"] = b"automatic (nothing playing yet)"
     server.seg.server["control_priority"] = Q.put_text(48, raise_control_priority())

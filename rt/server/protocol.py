@@ -75,6 +75,7 @@ SERVER_DTYPE = np.dtype([
     ("render_priority", "S48"), ("control_priority", "S48"), ("gc_mode", "S48"),
     ("device_name", "S96"),
     ("plugins", "S256"), ("last_plugin", "S256"), ("problem", "S256"),
+    ("jack_name", "S64"),
 ])
 SLOT_DTYPE = np.dtype([("state", "<i8"), ("pid", "<i8"), ("attached", "<i8"), ("pad", "<i8")])
 CMD_DTYPE = np.dtype([
