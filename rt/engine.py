@@ -36,7 +36,11 @@ from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.progress import Progress
 from atomsynth.rt.replay import Controls, render_through, render_with_controls
 from atomsynth.rt.server.core import AudioCore
-from atomsynth.rt.server.devices import list_output_devices, resolve_output_device
+from atomsynth.rt.server.devices import (
+    list_output_devices,
+    rescan_output_devices,
+    resolve_output_device,
+)
 from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
 
@@ -563,4 +567,5 @@ class Engine:
                                     duration_s=duration_s, block=block, progress=progress)
 
 
-__all__ = ["Engine", "device_rate", "list_output_devices", "render_through", "resolve_output_device"]
+__all__ = ["Engine", "device_rate", "list_output_devices", "render_through",
+           "rescan_output_devices", "resolve_output_device"]

@@ -37,12 +37,12 @@ def set_jack_client_name(name: str) -> bool:
     lib = _portaudio()
     if lib is None or not hasattr(lib, "PaJack_SetClientName"):
         return False
-    import sounddevice as sd
+    from atomsynth.rt.server.devices import initialize_portaudio, terminate_portaudio
 
     _NAME_BUFFER = ctypes.create_string_buffer(name.encode())
-    sd._terminate()  # sounddevice's documented way to re-initialize PortAudio
+    levels = terminate_portaudio()
     lib.PaJack_SetClientName(_NAME_BUFFER)
-    sd._initialize()
+    initialize_portaudio(levels)
     return True
 
 
