@@ -231,6 +231,21 @@ class EffectsBridge:
         self._pending.append(swap)
         return True
 
+    def set_rooms(self, room_names: Sequence[str]) -> None:
+        """Make the rooms ``room_names`` (in order: room ``r`` takes send bus ``r + 1``).
+
+        Rooms already loaded are kept (with their tails); new names are loaded here, on the
+        control thread; the render thread swaps the list in at its next :meth:`process`.
+        """
+        have = {room.name: room for room in self.rooms}
+        rooms = [have.get(str(n)) or self._load_room(str(n)) for n in room_names]
+        self.rooms = rooms
+
+        def swap() -> None:
+            self._render_rooms = list(rooms)
+
+        self._pending.append(swap)
+
     # ------------------------------------------------------------------ inserts
     def add_effect(self, kind: str, **params: float) -> int | None:
         """Append a built-in pedalboard effect (:data:`EFFECT_KINDS`) with parameters.

@@ -35,7 +35,7 @@ from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.progress import Progress
 from atomsynth.rt.replay import Controls, render_through, render_with_controls
-from atomsynth.rt.server.core import AudioCore
+from atomsynth.rt.server.core import ROOM_BUSES, AudioCore
 from atomsynth.rt.server.devices import (
     list_output_devices,
     rescan_output_devices,
@@ -121,7 +121,8 @@ class Engine:
                                  "[1, 64]")
         self.block_size = int(block_size)
         self.ahead_blocks = int(ahead_blocks)
-        self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192)
+        self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192,
+                                     n_rooms=ROOM_BUSES)
         self.sample_rate = self._synth.sample_rate
         self.channels = atom_set.channels
         self.atom_set = atom_set
@@ -360,7 +361,8 @@ class Engine:
         from atomsynth.rt.server import effects_spec
 
         self.sample_rate = int(sample_rate)
-        self._synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192)
+        self._synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192,
+                                     n_rooms=ROOM_BUSES)
         self.effects.local = effects_spec.build(effects_spec.describe(self.effects.local),
                                                 sample_rate=self.sample_rate,
                                                 channels=self.channels)
@@ -463,6 +465,8 @@ class Engine:
         from atomsynth.rt.atomfile import to_bytes
 
         with self._lock:
+            if [r.name for r in self.effects.local.rooms] != list(atom_set.room_names):
+                self.effects.local.set_rooms(atom_set.room_names)  # the server does the same
             self.atom_set = atom_set
             self.controls.atom_edits.clear()
             if self._client is not None:

@@ -194,3 +194,31 @@ def test_jack_names_and_connections_survive_kill_9(jack):
                 assert dst in links.get(src, []), (src, links)
     finally:
         eng.close()
+
+
+def test_new_room_names_keep_the_stream_and_the_transport(jack):
+    """A set with new room names is swapped in: the stream stays open (its callback count
+    goes on, the JACK ports and their connections stay), the transport goes on playing."""
+    aset = _set().replace(room_names=("hall",))
+    eng = Engine(aset, device=find_jack_device("output"), ahead_blocks=8)
+    eng.start()
+    try:
+        ours = sorted(p for p in jack.ports() if p.startswith("atomsynth:"))
+        jack.connect(ours[0], "system:playback_2")
+        eng.play()
+        assert _wait(lambda: eng.stats().get("position_s", 0) > 1.0, 10.0)
+        pid, before = eng.client.pid, eng.stats()
+        res = aset.resonant
+        moved = res.with_columns(room=np.where(np.arange(len(res)) % 2 == 0, 1, 0))
+        eng.set_atom_set(aset.replace(resonant=moved, room_names=("plate", "hall", "room")))
+        time.sleep(1.0)
+        after = eng.stats()
+        assert eng.client.pid == pid and eng.playing
+        assert after["callbacks"] > before["callbacks"]  # the same stream (it would restart)
+        assert after["position_s"] > before["position_s"] + 0.5
+        assert sorted(p for p in jack.ports() if p.startswith("atomsynth:")) == ours
+        assert "system:playback_2" in jack.connections()[ours[0]]
+        assert after["ring_misses"] == 0
+        assert [r.name for r in eng.effects.local.rooms] == ["plate", "hall", "room"]
+    finally:
+        eng.close()

@@ -99,8 +99,10 @@ class AudioServer:
     # ------------------------------------------------------------------ core lifetime
     def _core_fits(self, aset: AtomSet) -> bool:
         c = self.core
-        return (c is not None and c.channels == aset.channels
-                and tuple(c.atom_set.room_names) == tuple(aset.room_names))
+        rooms = len(aset.room_names)
+        if len(aset.resonant):
+            rooms = max(rooms, int(aset.resonant.room.max()) + 1)
+        return c is not None and c.channels == aset.channels and rooms <= c.n_rooms
 
     def _sample_rate_for(self, aset: AtomSet) -> int:
         if self.opt.sample_rate is not None:
@@ -119,8 +121,9 @@ class AudioServer:
         return fx
 
     def load(self, aset: AtomSet) -> None:
-        """Play ``aset`` from now on: an edit of the running core when it fits (same channels
-        and rooms; MDCT atoms at another rate are resampled), else a new core (stream reopened)."""
+        """Play ``aset`` from now on: an edit of the running core when it fits (same channels,
+        no more rooms than its buses: new room names are swapped in; MDCT atoms at another
+        rate are resampled), else a new core (stream reopened)."""
         if self._core_fits(aset):
             self.core.set_atom_set(aset)
             self.atom_set = aset
