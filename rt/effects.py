@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from atomsynth.rt import fpenv
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
+
 
 @dataclass(frozen=True)
 class EffectParam:
