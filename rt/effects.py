@@ -123,6 +123,9 @@ class Insert:
     requested: dict[str, Any] = field(default_factory=dict)
     """Parameter values the control thread has set (the processor takes them at the next
     block); the control thread alone reads and writes this."""
+    placeholder_for: str | None = None
+    """The path of a plugin left out (it crashed the audio server) whose place this unity gain
+    holds; parameter changes meant for the plugin are dropped with a note."""
 
 
 def _load_ir(path: Path, sample_rate: int) -> np.ndarray:
@@ -301,6 +304,20 @@ class EffectsBridge:
         self._pending.append(lambda: self.inserts.append(ins))
         return len(self._chain) - 1
 
+    def add_placeholder(self, path: str | os.PathLike) -> int:
+        """A unity gain in the place of plugin ``path`` (left out), so that later inserts keep
+        their indices; :meth:`set_param` calls meant for the plugin are dropped with a note."""
+        import pedalboard
+
+        self.errors.append(f"plugin {path}: left out after it crashed the audio server (a "
+                           "unity gain holds its place)")
+        return self._append(Insert("gain", "gain", None, pedalboard.Gain(gain_db=0.0),
+                                   placeholder_for=str(path)))
+
+    def is_placeholder(self, index: int) -> bool:
+        """Insert ``index`` holds the place of a plugin that was left out."""
+        return 0 <= index < len(self._chain) and self._chain[index].placeholder_for is not None
+
     def remove_insert(self, index: int) -> None:
         """Remove insert ``index`` (at the next block); an index out of range is ignored."""
         index = int(index)
@@ -326,6 +343,11 @@ class EffectsBridge:
     def set_param(self, index: int, name: str, value: Any) -> None:
         """Set parameter ``name`` of insert ``index`` (validated now, applied at the next block)."""
         ins = self._insert(index)
+        if ins.placeholder_for is not None:
+            self.errors.append(f"insert {index}: {name} = {value!r} dropped: it was meant for "
+                               f"the plugin {ins.placeholder_for}, left out after it crashed "
+                               "the audio server")
+            return
         if not hasattr(ins.processor, name):
             known = list(self.parameters(index))
             raise EffectError(f"insert {index} ({ins.name}) has no parameter "
@@ -412,7 +434,10 @@ class EffectsBridge:
                 new.rooms.append(Room(room.name, room.source, room.ir, convs, comps))
                 new._render_rooms.append(new.rooms[-1])
         for ins in self._chain:
-            if ins.kind == "plugin":
+            if ins.placeholder_for is not None:
+                new._append(Insert("gain", "gain", None, type(ins.processor)(gain_db=0.0),
+                                   placeholder_for=ins.placeholder_for))
+            elif ins.kind == "plugin":
                 proc = ins.processor
                 raw = {k: proc.parameters[k].raw_value for k in getattr(proc, "parameters", {})}
                 idx = new.load_plugin(ins.path)

@@ -144,6 +144,14 @@ def test_plugin_that_aborts_is_named_and_left_out_of_the_new_server(jack, tmp_pa
         assert eng.effects.parameters(0)["gain_db"] == pytest.approx(-3.0)
         assert eng.effects.parameters(1)["gain_db"] == 0.0
         assert eng.controls.macros == {"decay": 0.8} and eng.controls.groups == {2: {"mute": True}}
+        # later changes meant for the plugin do not reach the unity gain: dropped with a note
+        n_errors = len(eng.effects.errors)
+        eng.effects.set_param(idx, "gain_db", 12.0)
+        assert eng.effects.parameters(idx)["gain_db"] == 0.0
+        assert "dropped" in eng.effects.errors[n_errors] and str(crash) in eng.effects.errors[
+            n_errors]
+        eng.sync()
+        assert eng.client.alive() and eng.stats()["server_errors"] == []
     finally:
         eng.close()
 
@@ -167,6 +175,27 @@ def test_effects_spec_round_trip_keeps_builtin_effects_and_plugins(tmp_path_fact
     assert effects_spec.describe(n) == spec
     x = np.random.default_rng(0).standard_normal((1, 2, 4096)) * 0.1
     assert np.abs(n.process(x) - b.process(x)).max() <= 1e-6
+
+
+def test_placeholder_of_a_left_out_plugin_drops_its_parameter_changes(tmp_path_factory):
+    """The server's chain built without a plugin: the unity gain in its place keeps 0 dB when
+    a change meant for the plugin arrives, and the change is reported as dropped."""
+    from atomsynth.rt.server import effects_spec
+
+    path = str(tmp_path_factory.mktemp("p") / "crashing.vst3")
+    spec = {"rooms": [], "room_files": {},
+            "inserts": [{"kind": "gain", "params": {"gain_db": -3.0}},
+                        {"kind": "plugin", "path": path, "raw": {}, "params": {}}]}
+    fx = effects_spec.build(spec, sample_rate=48000, channels=2,
+                            skip_plugins=frozenset([path]))
+    effects_spec.apply_change(fx, {"op": "set_param", "index": 1, "name": "gain_db",
+                                   "value": 12.0})
+    assert "dropped" in fx.errors[-1] and path in fx.errors[-1]
+    x = np.full((1, 2, 256), 0.1)
+    y = fx.process(x)
+    assert np.allclose(y, 0.1 * 10 ** (-3.0 / 20), rtol=1e-6)  # the -3 dB only
+    assert effects_spec.describe(fx)["inserts"][1]["path"] == path  # still that plugin
+    assert fx.clone().is_placeholder(1)
 
 
 def test_jack_names_and_connections_survive_kill_9(jack):

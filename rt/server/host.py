@@ -298,8 +298,10 @@ class AudioServer:
         suspect."""
         op, touched = change.get("op"), None
         if op == "replace":
-            self.insert_paths = [i.get("path") if i.get("kind") == "plugin" else None
-                                 for i in change["spec"].get("inserts", ())]
+            self.insert_paths = [
+                i.get("path") if i.get("kind") == "plugin"
+                and i.get("path") not in self.opt.skip_plugins else None
+                for i in change["spec"].get("inserts", ())]
         elif op == "add_effect":
             self.insert_paths.append(None)
         elif op == "load_plugin":
