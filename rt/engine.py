@@ -151,6 +151,8 @@ class Engine:
         """Connections of the server's JACK ports, ``(our port, other port)``, read every
         :data:`LINKS_EVERY_S` by the watchdog and made again on a new server."""
         self._links_at = 0.0
+        self._restoring = False  # a new server is being started: edits wait in _queued
+        self._queued: list[Callable[[Any], Any]] = []
         self.problem: str | None = None
         self.on_server_lost: Callable[[str], None] | None = None
         """Called (from the watchdog thread) with a message when the server died and was
@@ -200,6 +202,14 @@ class Engine:
         from atomsynth.rt.server import effects_spec
         from atomsynth.rt.server.client import ServerClient
 
+        with self._lock:  # the state now; edits from here on wait in _queued (see _to_server)
+            spec = effects_spec.describe(self.effects.local)
+            macros = dict(self.controls.macros)
+            groups = {g: dict(kw) for g, kw in self.controls.groups.items()}
+            atoms = to_bytes(self.atom_set)
+            atom_edits = [(idx, dict(kw)) for idx, kw in self.controls.atom_edits]
+            loop = self._loop
+            self._queued = []
         if self.server_name:
             client = ServerClient.connect(self.server_name)
         else:
@@ -208,17 +218,16 @@ class Engine:
                                         latency=self.latency, ahead_blocks=self.ahead_blocks,
                                         skip_plugins=tuple(self.skipped_plugins))
         try:
-            client.effects_change({"op": "replace",
-                                   "spec": effects_spec.describe(self.effects.local)})
-            for name, v in self.controls.macros.items():
+            client.effects_change({"op": "replace", "spec": spec})
+            for name, v in macros.items():
                 client.set_macro(name, v)
-            for g, kw in self.controls.groups.items():
+            for g, kw in groups.items():
                 client.set_group(g, **kw)
-            seq = client.load(to_bytes(self.atom_set))
-            for idx, kw in self.controls.atom_edits:
+            seq = client.load(atoms)
+            for idx, kw in atom_edits:
                 client.set_atoms(idx, **kw)
-            if self._loop is not None:
-                client.set_loop(*self._loop)
+            if loop is not None:
+                client.set_loop(*loop)
             if position_s:
                 client.seek(position_s)
             if playing:
@@ -298,13 +307,10 @@ class Engine:
             self._position_s = position
         client.close(shutdown=True, timeout_s=1.0)
         self.device_events.append({"lost": message, "detected_at": t0})
+        self._restoring = True
         while not self._closing:
             try:
-                with self._lock:
-                    if self._closing:
-                        return
-                    self._client = self._connect_and_restore(position_s=position,
-                                                             playing=playing)
+                self._install(self._connect_and_restore(position_s=position, playing=playing))
                 break
             except AtomsynthError:
                 time.sleep(1.0)
@@ -329,6 +335,7 @@ class Engine:
         with self._lock:
             dead.close()
             self._client = None
+            self._restoring = True
             if suspect and suspect not in self.skipped_plugins:
                 self.skipped_plugins.append(suspect)
                 # this process's copy of the chain drops it too (a unity gain holds its place)
@@ -341,13 +348,36 @@ class Engine:
                    + (f"the active plugin was {suspect}: restarted without it"
                       if suspect else "no plugin was active: restarted")
                    + f"; playback restored at {position:.2f} s")
-            self._client = self._connect_and_restore(position_s=position, playing=playing)
             self._playing = playing
+        # without the lock: edits made meanwhile return at once and wait in _queued
+        self._install(self._connect_and_restore(position_s=position, playing=playing))
         self._restore_links()
         self.recoveries.append({"message": msg, "detected_at": t0,
                                 "restored_at": time.monotonic(), "suspect": suspect})
         self.problem = msg
         self._notify(msg)
+
+    def _install(self, client) -> None:
+        """Make ``client`` (a new server with the restored state) this engine's, after sending
+        it the edits made while it was being started, in their order."""
+        with self._lock:
+            if self._closing:
+                client.close(shutdown=not self.server_name, timeout_s=1.0)
+                return
+            for fn in self._queued:
+                fn(client)
+            self._queued = []
+            self._client = client
+            self._restoring = False
+
+    def _to_server(self, fn: Callable[[Any], Any]) -> Any:
+        """Send an edit (``fn(client)``, called with the lock held): now, or after the server
+        being started has the restored state; None when it waits or there is no server."""
+        if self._client is not None:
+            return fn(self._client)
+        if self._restoring:
+            self._queued.append(fn)
+        return None
 
     def _notify(self, message: str) -> None:
         cb = self.on_server_lost
@@ -392,22 +422,21 @@ class Engine:
     # ------------------------------------------------------------------ transport
     def _send_effects(self, change: dict[str, Any]) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.effects_change(change)
+            self._to_server(lambda c: c.effects_change(change))
 
     def play(self) -> None:
         if self._local is not None:
             return self._local.play()
         with self._lock:
             self._playing = True
-            self._transport_seq = self._client.play() if self._client else 0
+            self._to_server(lambda c: setattr(self, "_transport_seq", c.play()))
 
     def pause(self) -> None:
         if self._local is not None:
             return self._local.pause()
         with self._lock:
             self._playing = False
-            self._transport_seq = self._client.pause() if self._client else 0
+            self._to_server(lambda c: setattr(self, "_transport_seq", c.pause()))
 
     @property
     def playing(self) -> bool:
@@ -429,7 +458,7 @@ class Engine:
         self._synth.prepare_seek(seconds)  # validates
         with self._lock:
             self._position_s = float(seconds)
-            self._seek_seq = self._client.seek(seconds) if self._client else 0
+            self._to_server(lambda c: setattr(self, "_seek_seq", c.seek(seconds)))
 
     def set_loop(self, start_s: float | None, end_s: float | None = None) -> None:
         if self._local is not None:
@@ -437,8 +466,7 @@ class Engine:
         self._synth.prepare_loop(start_s, end_s)
         with self._lock:
             self._loop = None if start_s is None else (float(start_s), float(end_s))
-            if self._client is not None:
-                self._client.set_loop(start_s, end_s)
+            self._to_server(lambda c: c.set_loop(start_s, end_s))
 
     @property
     def position_s(self) -> float:
@@ -469,8 +497,8 @@ class Engine:
                 self.effects.local.set_rooms(atom_set.room_names)  # the server does the same
             self.atom_set = atom_set
             self.controls.atom_edits.clear()
-            if self._client is not None:
-                self._client.load(to_bytes(atom_set))
+            data = to_bytes(atom_set)
+            self._to_server(lambda c: c.load(data))
 
     def set_macro(self, name: str, value: float) -> None:
         if self._local is not None:
@@ -478,8 +506,7 @@ class Engine:
         self._synth.prepare_macro(name, value)
         with self._lock:
             self.controls.macros[name] = float(value)
-            if self._client is not None:
-                self._client.set_macro(name, value)
+            self._to_server(lambda c: c.set_macro(name, value))
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
@@ -491,17 +518,16 @@ class Engine:
         self._synth.prepare_group(group, **kw)
         with self._lock:
             self.controls.groups.setdefault(int(group), {}).update(kw)
-            if self._client is not None:
-                self._client.set_group(int(group), **kw)
+            self._to_server(lambda c: c.set_group(int(group), **kw))
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
         if self._local is not None:
             return self._local.set_atoms(indices, **params)
         self._synth.prepare_atoms(indices, **params)
         with self._lock:
-            self.controls.atom_edits.append((np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
-            if self._client is not None:
-                self._client.set_atoms(indices, **params)
+            idx, kw = np.atleast_1d(np.asarray(indices)).copy(), dict(params)
+            self.controls.atom_edits.append((idx, kw))
+            self._to_server(lambda c: c.set_atoms(idx, **kw))
 
     @property
     def edits_refused(self) -> int:

@@ -251,3 +251,39 @@ def test_new_room_names_keep_the_stream_and_the_transport(jack):
         assert [r.name for r in eng.effects.local.rooms] == ["plate", "hall", "room"]
     finally:
         eng.close()
+
+
+def test_edits_during_a_restart_return_at_once_and_reach_the_new_server(jack):
+    """While a new server starts after kill -9, edits return at once (the GUI is not held for
+    the restart) and are sent to the new server after its restored state, in order."""
+    aset = _set()
+    eng = Engine(aset, device=find_jack_device("output"), ahead_blocks=8)
+    eng.start()
+    try:
+        eng.play()
+        assert _wait(lambda: eng.position_s > 1.0, 10.0)
+        assert _wait(lambda: max(eng.stats()["levels_db"]) > -60.0, 5.0)
+        old_pid = eng.client.pid
+        os.kill(old_pid, signal.SIGKILL)
+        assert _wait(lambda: eng.client is None, 2.0)  # the watchdog is restoring
+        slowest = 0.0
+        for g in range(3):
+            t0 = time.monotonic()
+            eng.set_group(g, mute=True)
+            slowest = max(slowest, time.monotonic() - t0)
+        t0 = time.monotonic()
+        eng.seek(6.0)
+        eng.set_macro("pitch", 1.5)
+        slowest = max(slowest, time.monotonic() - t0)
+        assert eng.client is None  # the edits came in while the server was starting
+        assert _wait(lambda: eng.recoveries, 15.0), "no recovery"
+        restart = eng.recoveries[0]["restored_at"] - eng.recoveries[0]["detected_at"]
+        print(f"\nedits during a restart of {restart:.2f} s: the slowest call took "
+              f"{slowest * 1000:.1f} ms")
+        assert slowest < 0.05 < restart
+        # the queued seek and mutes reached the new server
+        assert _wait(lambda: eng.stats().get("position_s", 0) > 6.0, 10.0)
+        assert _wait(lambda: max(eng.stats()["levels_db"]) < -100.0, 5.0), eng.stats()
+        assert eng.playing and eng.controls.macros == {"pitch": 1.5}
+    finally:
+        eng.close()
