@@ -287,3 +287,45 @@ def test_edits_during_a_restart_return_at_once_and_reach_the_new_server(jack):
         assert eng.playing and eng.controls.macros == {"pitch": 1.5}
     finally:
         eng.close()
+
+
+def test_render_through_a_running_server(jack, tmp_path):
+    """``atomsynth render --server NAME`` renders in the running server through its chain
+    (here a gain insert): the file equals the engine's offline render; without a server it
+    says so."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from atomsynth.rt.atomfile import save
+
+    aset = _set().replace(duration_s=2.0)
+    path = tmp_path / "set.atoms"
+    save(aset, path)
+    eng = Engine(aset, device=find_jack_device("output"), ahead_blocks=8)
+    eng.start()
+    try:
+        eng.effects.add_effect("gain", gain_db=-6.0)
+        eng.play()
+        eng.sync()
+        out = tmp_path / "out.wav"
+        root = Path(__file__).resolve().parents[1]
+        r = subprocess.run([sys.executable, "-m", "atomsynth", "render", str(path), "--quiet",
+                            "--server", eng.client.name, "-o", str(out)],
+                           capture_output=True, text=True, cwd=root, timeout=300)
+        assert r.returncode == 0, r.stderr
+        st = eng.stats()
+        ref = eng.render_offline()
+    finally:
+        eng.close()
+    y, sr = sf.read(out, always_2d=True)
+    assert sr == 48000 and y.shape == ref.T.shape
+    assert np.abs(ref).max() > 0.01
+    assert np.abs(y - ref.T).max() <= 1e-6 * np.abs(ref).max() + 1e-7  # float32 crossing
+    assert st["ring_misses"] == 0  # rendering beside playback did not starve it
+    r = subprocess.run([sys.executable, "-m", "atomsynth", "render", str(path), "--server",
+                        "no-such-server", "-o", str(tmp_path / "x.wav")],
+                       capture_output=True, text=True, cwd=root, timeout=120)
+    assert r.returncode != 0
+    assert "no audio server named 'no-such-server' is running" in r.stderr + r.stdout

@@ -314,6 +314,45 @@ class ServerClient:
             raise
         return cap
 
+    def render(self, atom_set: Any, *, sample_rate: int | None = None,
+               duration_s: float | None = None, timeout_s: float = 3600.0,
+               progress: Any = None) -> np.ndarray:
+        """Render ``atom_set`` offline in the server, through the server's rooms and inserts
+        (hosted plugins included), in a low-priority thread beside its playback. Returns
+        float64, shape (channels, samples) (float32 precision)."""
+        import math
+
+        from atomsynth.rt.atomfile import to_bytes
+
+        sr = int(sample_rate or self.server_info().get("sample_rate") or atom_set.sample_rate)
+        dur = atom_set.length_s if duration_s is None else float(duration_s)
+        total = int(math.ceil(dur * sr - 1e-9))
+        channels = atom_set.channels
+        shm = Q.create_shared(None, 4 * (Q.RENDER_HDR + channels * total))
+        raw = np.ndarray((Q.RENDER_HDR + channels * total,), np.float32, buffer=shm.buf)
+        try:
+            raw[:Q.RENDER_HDR] = 0.0
+            seq = self._send(Q.OP_RENDER, i0=sr, i1=total, name=shm.name.lstrip("/"),
+                             blob=to_bytes(atom_set))
+            self.wait(seq, timeout_s=60.0)
+            deadline = time.monotonic() + timeout_s
+            while raw[0] == 0.0:
+                if not self.alive():
+                    raise ServerGone(f"the audio server {self.name!r} died while rendering")
+                if time.monotonic() > deadline:
+                    raise AtomsynthError(f"the render took more than {timeout_s} s")
+                if progress is not None:
+                    progress(float(raw[1]))
+                time.sleep(0.02)
+            if raw[0] < 0:
+                raise AtomsynthError("the audio server could not render the set (see its log)")
+            out = raw[Q.RENDER_HDR:].reshape(channels, total).astype(np.float64)
+        finally:
+            del raw
+            shm.close()
+            shm.unlink()
+        return out
+
     # ------------------------------------------------------------------ reading
     def poll(self) -> dict[str, Any]:
         """Read every pending event; returns the latest status (also in ``status``)."""

@@ -226,6 +226,18 @@ class AudioServer:
                 raise
             self.capture = (cap, shm, raw)
             return None
+        if op == Q.OP_RENDER:
+            from atomsynth.rt.atomfile import from_bytes
+
+            aset = from_bytes(self._read_blob(cmd), name="client's atom set")
+            sr, total = int(cmd["i0"]), int(cmd["i1"])
+            shm = Q.attach_shared(Q.text(cmd["name"]))
+            raw = np.ndarray((Q.RENDER_HDR + aset.channels * total,), np.float32,
+                             buffer=shm.buf)
+            fx = self._build_effects(sr, aset.channels, aset.room_names)  # plugins load here
+            threading.Thread(target=render_job, args=(aset, fx, sr, total, raw, shm),
+                             name="atomsynth-offline-render", daemon=True).start()
+            return None
         if op == Q.OP_CAPTURE_STOP:
             self._stop_capture()
             return None
@@ -526,6 +538,39 @@ def serve(options: ServerOptions, *, atoms_path: str | None = None) -> int:
     finally:
         server.close()
     return 0
+
+
+def render_job(aset: AtomSet, fx: Any, sample_rate: int, total: int, raw: np.ndarray,
+               shm: Any) -> None:
+    """Render ``aset`` through ``fx`` into ``raw`` (header :data:`~.protocol.RENDER_HDR`, then
+    (channels, total) float32) in this thread, at a lower priority than playback (nice 10)
+    and giving the GIL up between blocks."""
+    from atomsynth.rt.replay import render_with_controls
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except OSError:
+        pass
+    try:
+        def progress(frac: float) -> None:
+            raw[1] = frac
+            time.sleep(0)  # let the render thread have the GIL
+
+        mix = render_with_controls(aset, sample_rate=sample_rate, effects=fx,
+                                   duration_s=total / sample_rate, block=4096,
+                                   progress=progress)
+        n = min(total, mix.shape[1])
+        raw[Q.RENDER_HDR:].reshape(aset.channels, total)[:, :n] = mix[:, :n]
+        raw[0] = 1.0
+    except Exception as exc:  # noqa: BLE001 - reported to the client, never fatal
+        print(f"atomsynth serve: render failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raw[0] = -1.0
+    finally:
+        del raw
+        try:
+            shm.close()
+        except BufferError:
+            pass
 
 
 def describe_threads() -> list[str]:
