@@ -232,10 +232,8 @@ class AudioServer:
             aset = from_bytes(self._read_blob(cmd), name="client's atom set")
             sr, total = int(cmd["i0"]), int(cmd["i1"])
             shm = Q.attach_shared(Q.text(cmd["name"]))
-            raw = np.ndarray((Q.RENDER_HDR + aset.channels * total,), np.float32,
-                             buffer=shm.buf)
             fx = self._build_effects(sr, aset.channels, aset.room_names)  # plugins load here
-            threading.Thread(target=render_job, args=(aset, fx, sr, total, raw, shm),
+            threading.Thread(target=render_job, args=(aset, fx, sr, total, shm),
                              name="atomsynth-offline-render", daemon=True).start()
             return None
         if op == Q.OP_CAPTURE_STOP:
@@ -540,37 +538,40 @@ def serve(options: ServerOptions, *, atoms_path: str | None = None) -> int:
     return 0
 
 
-def render_job(aset: AtomSet, fx: Any, sample_rate: int, total: int, raw: np.ndarray,
-               shm: Any) -> None:
-    """Render ``aset`` through ``fx`` into ``raw`` (header :data:`~.protocol.RENDER_HDR`, then
-    (channels, total) float32) in this thread, at a lower priority than playback (nice 10)
-    and giving the GIL up between blocks."""
-    from atomsynth.rt.replay import render_with_controls
-
+def render_job(aset: AtomSet, fx: Any, sample_rate: int, total: int, shm: Any) -> None:
+    """Render ``aset`` through ``fx`` into the segment ``shm`` (header
+    :data:`~.protocol.RENDER_HDR`, then (channels, total) float32) in this thread, at a lower
+    priority than playback (nice 10) and giving the GIL up between blocks."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     except OSError:
         pass
+    raw = np.ndarray((Q.RENDER_HDR + aset.channels * total,), np.float32, buffer=shm.buf)
     try:
-        def progress(frac: float) -> None:
-            raw[1] = frac
-            time.sleep(0)  # let the render thread have the GIL
-
-        mix = render_with_controls(aset, sample_rate=sample_rate, effects=fx,
-                                   duration_s=total / sample_rate, block=4096,
-                                   progress=progress)
-        n = min(total, mix.shape[1])
-        raw[Q.RENDER_HDR:].reshape(aset.channels, total)[:, :n] = mix[:, :n]
+        _render_into(raw, aset, fx, sample_rate, total)
         raw[0] = 1.0
     except Exception as exc:  # noqa: BLE001 - reported to the client, never fatal
         print(f"atomsynth serve: render failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         raw[0] = -1.0
-    finally:
-        del raw
-        try:
-            shm.close()
-        except BufferError:
-            pass
+    del raw
+    try:
+        shm.close()
+    except BufferError:  # a view survived: the mapping goes with the process
+        pass
+
+
+def _render_into(raw: np.ndarray, aset: AtomSet, fx: Any, sample_rate: int,
+                 total: int) -> None:
+    from atomsynth.rt.replay import render_with_controls
+
+    def progress(frac: float) -> None:
+        raw[1] = frac
+        time.sleep(0)  # let the render thread have the GIL
+
+    mix = render_with_controls(aset, sample_rate=sample_rate, effects=fx,
+                               duration_s=total / sample_rate, block=4096, progress=progress)
+    n = min(total, mix.shape[1])
+    raw[Q.RENDER_HDR:].reshape(aset.channels, total)[:, :n] = mix[:, :n]
 
 
 def describe_threads() -> list[str]:
