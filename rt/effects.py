@@ -213,6 +213,18 @@ class EffectsBridge:
             return Room(name, str(path), None)
         return Room(name, str(path), ir, convs, comps)
 
+    def _warm(self, room: Room) -> Room:
+        """Run a new room's convolutions over a few blocks of silence here (JUCE's convolution
+        prepares itself on its first blocks, which must not fall into playback), then clear
+        them."""
+        if room.ir is not None:
+            silent = np.zeros((1, 256), np.float32)
+            for conv in room.convs:
+                for _ in range(4):
+                    conv.process(silent, float(self.sample_rate), reset=False)
+                conv.reset()
+        return room
+
     def set_room_file(self, name: str, path: str | os.PathLike) -> bool:
         """Use the impulse response in ``path`` for room ``name``; False (reported) on failure.
 
@@ -243,7 +255,7 @@ class EffectsBridge:
         control thread; the render thread swaps the list in at its next :meth:`process`.
         """
         have = {room.name: room for room in self.rooms}
-        rooms = [have.get(str(n)) or self._load_room(str(n)) for n in room_names]
+        rooms = [have.get(str(n)) or self._warm(self._load_room(str(n))) for n in room_names]
         self.rooms = rooms
 
         def swap() -> None:

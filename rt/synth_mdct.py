@@ -147,6 +147,10 @@ class MdctStream:
             _, si, f0, f1, outs = todo[0]
             self._add(self.scales[si], f0, f1, outs, n0, clock, groups)
 
+    def wrap(self, score: float, now: int, clock: ScoreClock, groups: GroupGains) -> None:
+        """The loop wrapped at output sample ``now`` back to ``score``."""
+        self.add_straddling(score, now, clock, groups)
+
     def take(self, n0: int, count: int, dst: np.ndarray, offset: int) -> None:
         """Move ring samples [n0, n0 + count) into ``dst[:, offset:]`` (zeroing them)."""
         K.ring_take(self.ring, n0, count, dst, offset)
