@@ -45,7 +45,7 @@ from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
 
 WATCH_S = 0.05
-LINKS_EVERY_S = 0.5
+LINKS_EVERY_S = 1.0
 """How often the watchdog reads the connections of the server's JACK ports."""
 """How often the engine checks that its server process is alive (a dead one is noticed and
 replaced within this period plus the restart)."""
