@@ -26,7 +26,7 @@ import numpy as np
 from atomsynth.rt.server.rings import Ring, ring_bytes
 
 MAGIC = 0x41544F4D53594E31  # "ATOMSYN1"
-VERSION = 1
+VERSION = 2  # 2: jack_name in the server record, OP_RENDER
 N_SLOTS = 8
 CMD_CAPACITY = 2048
 EVT_CAPACITY = 512
