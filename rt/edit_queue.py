@@ -1,7 +1,7 @@
 """Live edits that cannot kill the render thread: checks, a coalescing queue, a guard.
 
 * :func:`check_atom_set_for` validates a set swap against the running synthesizer (channels,
-  MDCT rate, rooms) in the caller's thread, which raises
+  rooms; MDCT atoms at another rate are resampled, so any rate swaps in) in the caller's thread, which raises
   :class:`~atomsynth.rt.errors.ParameterError`; the render thread never sees the edit.
 * :class:`EditQueue` carries edits from control threads to the render thread, bounded; edits
   with a key (a macro, a group's gain) coalesce: the newest value per key replaces the pending
@@ -32,10 +32,6 @@ def check_atom_set_for(atom_set: Any, *, sample_rate: int, channels: int, n_room
     if atom_set.channels != channels:
         raise ParameterError(f"atom set has {atom_set.channels} channel(s); the running synth "
                              f"has {channels} (open a new engine for another channel count)")
-    if len(atom_set.mdct) and atom_set.sample_rate != sample_rate:
-        raise ParameterError(f"atom set's MDCT atoms are at {atom_set.sample_rate} Hz; the "
-                             f"running synth plays at {sample_rate} Hz (MDCT atoms play only "
-                             "at their native rate)")
     need = len(atom_set.room_names)
     if len(atom_set.resonant):
         need = max(need, int(atom_set.resonant.room.max()) + 1)

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from atomsynth.rt import fpenv
 from atomsynth.rt.effect_ranges import check_effect_param
 from atomsynth.rt.errors import EffectError
 from atomsynth.rt.rooms import find_room_file
+
 
 @dataclass(frozen=True)
 class EffectParam:
@@ -122,6 +124,9 @@ class Insert:
     requested: dict[str, Any] = field(default_factory=dict)
     """Parameter values the control thread has set (the processor takes them at the next
     block); the control thread alone reads and writes this."""
+    placeholder_for: str | None = None
+    """The path of a plugin left out (it crashed the audio server) whose place this unity gain
+    holds; parameter changes meant for the plugin are dropped with a note."""
 
 
 def _load_ir(path: Path, sample_rate: int) -> np.ndarray:
@@ -209,6 +214,18 @@ class EffectsBridge:
             return Room(name, str(path), None)
         return Room(name, str(path), ir, convs, comps)
 
+    def _warm(self, room: Room) -> Room:
+        """Run a new room's convolutions over a few blocks of silence here (JUCE's convolution
+        prepares itself on its first blocks, which must not fall into playback), then clear
+        them."""
+        if room.ir is not None:
+            silent = np.zeros((1, 256), np.float32)
+            for conv in room.convs:
+                for _ in range(4):
+                    conv.process(silent, float(self.sample_rate), reset=False)
+                conv.reset()
+        return room
+
     def set_room_file(self, name: str, path: str | os.PathLike) -> bool:
         """Use the impulse response in ``path`` for room ``name``; False (reported) on failure.
 
@@ -231,6 +248,21 @@ class EffectsBridge:
 
         self._pending.append(swap)
         return True
+
+    def set_rooms(self, room_names: Sequence[str]) -> None:
+        """Make the rooms ``room_names`` (in order: room ``r`` takes send bus ``r + 1``).
+
+        Rooms already loaded are kept (with their tails); new names are loaded here, on the
+        control thread; the render thread swaps the list in at its next :meth:`process`.
+        """
+        have = {room.name: room for room in self.rooms}
+        rooms = [have.get(str(n)) or self._warm(self._load_room(str(n))) for n in room_names]
+        self.rooms = rooms
+
+        def swap() -> None:
+            self._render_rooms = list(rooms)
+
+        self._pending.append(swap)
 
     # ------------------------------------------------------------------ inserts
     def add_effect(self, kind: str, **params: float) -> int | None:
@@ -286,6 +318,20 @@ class EffectsBridge:
         self._pending.append(lambda: self.inserts.append(ins))
         return len(self._chain) - 1
 
+    def add_placeholder(self, path: str | os.PathLike) -> int:
+        """A unity gain in the place of plugin ``path`` (left out), so that later inserts keep
+        their indices; :meth:`set_param` calls meant for the plugin are dropped with a note."""
+        import pedalboard
+
+        self.errors.append(f"plugin {path}: left out after it crashed the audio server (a "
+                           "unity gain holds its place)")
+        return self._append(Insert("gain", "gain", None, pedalboard.Gain(gain_db=0.0),
+                                   placeholder_for=str(path)))
+
+    def is_placeholder(self, index: int) -> bool:
+        """Insert ``index`` holds the place of a plugin that was left out."""
+        return 0 <= index < len(self._chain) and self._chain[index].placeholder_for is not None
+
     def remove_insert(self, index: int) -> None:
         """Remove insert ``index`` (at the next block); an index out of range is ignored."""
         index = int(index)
@@ -311,6 +357,11 @@ class EffectsBridge:
     def set_param(self, index: int, name: str, value: Any) -> None:
         """Set parameter ``name`` of insert ``index`` (validated now, applied at the next block)."""
         ins = self._insert(index)
+        if ins.placeholder_for is not None:
+            self.errors.append(f"insert {index}: {name} = {value!r} dropped: it was meant for "
+                               f"the plugin {ins.placeholder_for}, left out after it crashed "
+                               "the audio server")
+            return
         if not hasattr(ins.processor, name):
             known = list(self.parameters(index))
             raise EffectError(f"insert {index} ({ins.name}) has no parameter "
@@ -402,7 +453,10 @@ class EffectsBridge:
                 new.rooms.append(Room(room.name, room.source, room.ir, convs, comps))
                 new._render_rooms.append(new.rooms[-1])
         for ins in self._chain:
-            if ins.kind == "plugin":
+            if ins.placeholder_for is not None:
+                new._append(Insert("gain", "gain", None, type(ins.processor)(gain_db=0.0),
+                                   placeholder_for=ins.placeholder_for))
+            elif ins.kind == "plugin":
                 proc = ins.processor
                 raw = {k: proc.parameters[k].raw_value for k in getattr(proc, "parameters", {})}
                 idx = new.load_plugin(ins.path)

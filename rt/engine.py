@@ -35,12 +35,18 @@ from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.progress import Progress
 from atomsynth.rt.replay import Controls, render_through, render_with_controls
-from atomsynth.rt.server.core import AudioCore
-from atomsynth.rt.server.devices import list_output_devices, resolve_output_device
+from atomsynth.rt.server.core import ROOM_BUSES, AudioCore
+from atomsynth.rt.server.devices import (
+    list_output_devices,
+    rescan_output_devices,
+    resolve_output_device,
+)
 from atomsynth.rt.server.remote_effects import RemoteEffects
 from atomsynth.rt.synth import StreamingSynth
 
 WATCH_S = 0.05
+LINKS_EVERY_S = 1.0
+"""How often the watchdog reads the connections of the server's JACK ports."""
 """How often the engine checks that its server process is alive (a dead one is noticed and
 replaced within this period plus the restart)."""
 
@@ -60,9 +66,9 @@ class Engine:
     ----------
     atom_set : AtomSet
     sample_rate : int or None
-        Output rate in Hz. None: the output device's own rate for sets of resonant atoms
-        (they are continuous in time and render at any rate), the set's rate for sets with
-        MDCT atoms (they need their native rate).
+        Output rate in Hz. None: the output device's own rate (resonant atoms are continuous
+        in time and render at any rate; MDCT atoms are synthesized at the set's rate and
+        resampled).
     block_size : int
         Frames per block, 16 to 8192 (the PortAudio block size and the render block).
     device : int, str or None
@@ -96,7 +102,7 @@ class Engine:
             device_index = resolve_output_device(device)
         if sample_rate is None:
             sample_rate = device_rate(device_index) if (
-                device_index is not None and len(atom_set.mdct) == 0) else atom_set.sample_rate
+                device_index is not None) else atom_set.sample_rate
         if not self.output:
             self._local = AudioCore(atom_set, sample_rate=sample_rate, block_size=block_size,
                                     output=False, ahead_blocks=ahead_blocks, effects=effects,
@@ -115,7 +121,8 @@ class Engine:
                                  "[1, 64]")
         self.block_size = int(block_size)
         self.ahead_blocks = int(ahead_blocks)
-        self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192)
+        self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192,
+                                     n_rooms=ROOM_BUSES)
         self.sample_rate = self._synth.sample_rate
         self.channels = atom_set.channels
         self.atom_set = atom_set
@@ -140,6 +147,12 @@ class Engine:
         self.skipped_plugins: list[str] = []
         self.recoveries: list[dict[str, Any]] = []
         self.device_events: list[dict[str, Any]] = []
+        self.jack_links: list[tuple[str, str]] = []
+        """Connections of the server's JACK ports, ``(our port, other port)``, read every
+        :data:`LINKS_EVERY_S` by the watchdog and made again on a new server."""
+        self._links_at = 0.0
+        self._restoring = False  # a new server is being started: edits wait in _queued
+        self._queued: list[Callable[[Any], Any]] = []
         self.problem: str | None = None
         self.on_server_lost: Callable[[str], None] | None = None
         """Called (from the watchdog thread) with a message when the server died and was
@@ -189,6 +202,14 @@ class Engine:
         from atomsynth.rt.server import effects_spec
         from atomsynth.rt.server.client import ServerClient
 
+        with self._lock:  # the state now; edits from here on wait in _queued (see _to_server)
+            spec = effects_spec.describe(self.effects.local)
+            macros = dict(self.controls.macros)
+            groups = {g: dict(kw) for g, kw in self.controls.groups.items()}
+            atoms = to_bytes(self.atom_set)
+            atom_edits = [(idx, dict(kw)) for idx, kw in self.controls.atom_edits]
+            loop = self._loop
+            self._queued = []
         if self.server_name:
             client = ServerClient.connect(self.server_name)
         else:
@@ -197,17 +218,16 @@ class Engine:
                                         latency=self.latency, ahead_blocks=self.ahead_blocks,
                                         skip_plugins=tuple(self.skipped_plugins))
         try:
-            client.effects_change({"op": "replace",
-                                   "spec": effects_spec.describe(self.effects.local)})
-            for name, v in self.controls.macros.items():
+            client.effects_change({"op": "replace", "spec": spec})
+            for name, v in macros.items():
                 client.set_macro(name, v)
-            for g, kw in self.controls.groups.items():
+            for g, kw in groups.items():
                 client.set_group(g, **kw)
-            seq = client.load(to_bytes(self.atom_set))
-            for idx, kw in self.controls.atom_edits:
+            seq = client.load(atoms)
+            for idx, kw in atom_edits:
                 client.set_atoms(idx, **kw)
-            if self._loop is not None:
-                client.set_loop(*self._loop)
+            if loop is not None:
+                client.set_loop(*loop)
             if position_s:
                 client.seek(position_s)
             if playing:
@@ -237,6 +257,7 @@ class Engine:
                     seen = 0
                     continue
                 client.poll()
+                self._record_links(client)
                 notices = client.notices
                 lost = [n for n in notices[seen:] if n.startswith("device lost")]
                 seen = len(notices)
@@ -247,6 +268,29 @@ class Engine:
                 self.problem = f"the audio server could not be restarted: {exc}"
                 self._notify(self.problem)
                 return
+
+    def _record_links(self, client) -> None:
+        now = time.monotonic()
+        if now < self._links_at:
+            return
+        self._links_at = now + LINKS_EVERY_S
+        from atomsynth.rt.server.jack_links import port_links
+
+        links = port_links(client.server_info().get("jack_name", ""))
+        if links is not None:
+            self.jack_links = links
+
+    def _restore_links(self) -> None:
+        """Connect the new server's JACK ports as the old one's were (problems are notices)."""
+        if not self.jack_links or self._client is None:
+            return
+        from atomsynth.rt.server.jack_links import restore_links
+
+        name = self._client.server_info().get("jack_name", "")
+        if name:
+            for problem in restore_links(name, self.jack_links):
+                self._notify(f"JACK connection not restored: {problem}")
+        self._links_at = 0.0
 
     def _device_lost(self, client, message: str) -> None:
         """The device went away: tell the listener, stop that server (within a second, even
@@ -263,17 +307,15 @@ class Engine:
             self._position_s = position
         client.close(shutdown=True, timeout_s=1.0)
         self.device_events.append({"lost": message, "detected_at": t0})
+        self._restoring = True
         while not self._closing:
             try:
-                with self._lock:
-                    if self._closing:
-                        return
-                    self._client = self._connect_and_restore(position_s=position,
-                                                             playing=playing)
+                self._install(self._connect_and_restore(position_s=position, playing=playing))
                 break
             except AtomsynthError:
                 time.sleep(1.0)
         if self._client is not None:
+            self._restore_links()
             back = f"audio device back: playback resumes at {position:.2f} s"
             self.device_events[-1]["back_at"] = time.monotonic()
             self.problem = None
@@ -293,6 +335,7 @@ class Engine:
         with self._lock:
             dead.close()
             self._client = None
+            self._restoring = True
             if suspect and suspect not in self.skipped_plugins:
                 self.skipped_plugins.append(suspect)
                 # this process's copy of the chain drops it too (a unity gain holds its place)
@@ -305,12 +348,36 @@ class Engine:
                    + (f"the active plugin was {suspect}: restarted without it"
                       if suspect else "no plugin was active: restarted")
                    + f"; playback restored at {position:.2f} s")
-            self._client = self._connect_and_restore(position_s=position, playing=playing)
             self._playing = playing
+        # without the lock: edits made meanwhile return at once and wait in _queued
+        self._install(self._connect_and_restore(position_s=position, playing=playing))
+        self._restore_links()
         self.recoveries.append({"message": msg, "detected_at": t0,
                                 "restored_at": time.monotonic(), "suspect": suspect})
         self.problem = msg
         self._notify(msg)
+
+    def _install(self, client) -> None:
+        """Make ``client`` (a new server with the restored state) this engine's, after sending
+        it the edits made while it was being started, in their order."""
+        with self._lock:
+            if self._closing:
+                client.close(shutdown=not self.server_name, timeout_s=1.0)
+                return
+            for fn in self._queued:
+                fn(client)
+            self._queued = []
+            self._client = client
+            self._restoring = False
+
+    def _to_server(self, fn: Callable[[Any], Any]) -> Any:
+        """Send an edit (``fn(client)``, called with the lock held): now, or after the server
+        being started has the restored state; None when it waits or there is no server."""
+        if self._client is not None:
+            return fn(self._client)
+        if self._restoring:
+            self._queued.append(fn)
+        return None
 
     def _notify(self, message: str) -> None:
         cb = self.on_server_lost
@@ -324,7 +391,8 @@ class Engine:
         from atomsynth.rt.server import effects_spec
 
         self.sample_rate = int(sample_rate)
-        self._synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192)
+        self._synth = StreamingSynth(self.atom_set, sample_rate=self.sample_rate, max_block=8192,
+                                     n_rooms=ROOM_BUSES)
         self.effects.local = effects_spec.build(effects_spec.describe(self.effects.local),
                                                 sample_rate=self.sample_rate,
                                                 channels=self.channels)
@@ -354,22 +422,21 @@ class Engine:
     # ------------------------------------------------------------------ transport
     def _send_effects(self, change: dict[str, Any]) -> None:
         with self._lock:
-            if self._client is not None:
-                self._client.effects_change(change)
+            self._to_server(lambda c: c.effects_change(change))
 
     def play(self) -> None:
         if self._local is not None:
             return self._local.play()
         with self._lock:
             self._playing = True
-            self._transport_seq = self._client.play() if self._client else 0
+            self._to_server(lambda c: setattr(self, "_transport_seq", c.play()))
 
     def pause(self) -> None:
         if self._local is not None:
             return self._local.pause()
         with self._lock:
             self._playing = False
-            self._transport_seq = self._client.pause() if self._client else 0
+            self._to_server(lambda c: setattr(self, "_transport_seq", c.pause()))
 
     @property
     def playing(self) -> bool:
@@ -391,7 +458,7 @@ class Engine:
         self._synth.prepare_seek(seconds)  # validates
         with self._lock:
             self._position_s = float(seconds)
-            self._seek_seq = self._client.seek(seconds) if self._client else 0
+            self._to_server(lambda c: setattr(self, "_seek_seq", c.seek(seconds)))
 
     def set_loop(self, start_s: float | None, end_s: float | None = None) -> None:
         if self._local is not None:
@@ -399,8 +466,7 @@ class Engine:
         self._synth.prepare_loop(start_s, end_s)
         with self._lock:
             self._loop = None if start_s is None else (float(start_s), float(end_s))
-            if self._client is not None:
-                self._client.set_loop(start_s, end_s)
+            self._to_server(lambda c: c.set_loop(start_s, end_s))
 
     @property
     def position_s(self) -> float:
@@ -427,10 +493,12 @@ class Engine:
         from atomsynth.rt.atomfile import to_bytes
 
         with self._lock:
+            if [r.name for r in self.effects.local.rooms] != list(atom_set.room_names):
+                self.effects.local.set_rooms(atom_set.room_names)  # the server does the same
             self.atom_set = atom_set
             self.controls.atom_edits.clear()
-            if self._client is not None:
-                self._client.load(to_bytes(atom_set))
+            data = to_bytes(atom_set)
+            self._to_server(lambda c: c.load(data))
 
     def set_macro(self, name: str, value: float) -> None:
         if self._local is not None:
@@ -438,8 +506,7 @@ class Engine:
         self._synth.prepare_macro(name, value)
         with self._lock:
             self.controls.macros[name] = float(value)
-            if self._client is not None:
-                self._client.set_macro(name, value)
+            self._to_server(lambda c: c.set_macro(name, value))
 
     def set_group(self, group: int, *, gain_db: float | None = None, pan: float | None = None,
                   mute: bool | None = None, solo: bool | None = None,
@@ -451,18 +518,16 @@ class Engine:
         self._synth.prepare_group(group, **kw)
         with self._lock:
             self.controls.groups.setdefault(int(group), {}).update(kw)
-            if self._client is not None:
-                self._client.set_group(int(group), **kw)
+            self._to_server(lambda c: c.set_group(int(group), **kw))
 
     def set_atoms(self, indices: Sequence[int] | np.ndarray, **params: Any) -> None:
         if self._local is not None:
             return self._local.set_atoms(indices, **params)
         self._synth.prepare_atoms(indices, **params)
         with self._lock:
-            self.controls.atom_edits.append(
-                (np.atleast_1d(np.asarray(indices)).copy(), dict(params)))
-            if self._client is not None:
-                self._client.set_atoms(indices, **params)
+            idx, kw = np.atleast_1d(np.asarray(indices)).copy(), dict(params)
+            self.controls.atom_edits.append((idx, kw))
+            self._to_server(lambda c: c.set_atoms(idx, **kw))
 
     @property
     def edits_refused(self) -> int:
@@ -533,4 +598,4 @@ class Engine:
 
 
 __all__ = ["Engine", "device_rate", "list_output_devices", "render_through",
-           "resolve_output_device"]
+           "rescan_output_devices", "resolve_output_device"]

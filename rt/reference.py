@@ -14,11 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.burst import burst, convolution_fft_length, resonance_norm
 from atomsynth.rt.errors import ParameterError
-from atomsynth.rt.params import check_sample_rate
-from atomsynth.rt.progress import Progress
 from atomsynth.rt.extent import (
     atom_extent_samples,
     burst_lengths,
@@ -27,7 +26,9 @@ from atomsynth.rt.extent import (
 )
 from atomsynth.rt.mdct import imdct_frames, overlap_add
 from atomsynth.rt.modes import ModeTable, atom_modes
-from atomsynth.rt.resample import resample
+from atomsynth.rt.params import check_sample_rate
+from atomsynth.rt.progress import Progress
+from atomsynth.rt.resample import resample_stream
 
 LN1000 = math.log(1000.0)
 _TAIL_CHUNK = 8192
@@ -188,7 +189,8 @@ def render(
     atom_set : AtomSet
     sample_rate : int, optional
         Output rate in Hz; default the set's native rate. MDCT atoms are rendered at the native
-        rate and resampled.
+        rate and resampled (:func:`~atomsynth.rt.resample.resample_stream`, as the streaming
+        synthesizer does).
     duration_s : float, optional
         Output length in seconds; default ``atom_set.length_s``.
     groups : sequence of int, optional
@@ -221,7 +223,7 @@ def render(
         else:
             native = np.zeros((channels, ceil_samples(dur, native_sr)))
             _render_mdct(mdct_atoms, native)
-            out += resample(native, native_sr, sr, length=out.shape[1])
+            out += resample_stream(native, native_sr, sr, out.shape[1])
     if progress is not None:
         progress(1.0)
     return out

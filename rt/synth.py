@@ -57,7 +57,7 @@ from atomsynth.rt.modes import atom_modes
 from atomsynth.rt.params import MAX_MODES, RESONANT_PARAMS, check_sample_rate
 from atomsynth.rt.reference import LN1000, pan_gains
 from atomsynth.rt.synth_clock import ScoreClock
-from atomsynth.rt.synth_mdct import MdctStream
+from atomsynth.rt.synth_mdct import MdctStream, ResampledMdct
 from atomsynth.rt.synth_pool import SlotPool, SteadyBank
 from atomsynth.rt.synth_state import new_controls, new_scratch
 
@@ -135,8 +135,9 @@ class StreamingSynth:
     ----------
     atom_set : AtomSet
     sample_rate : int, optional
-        Output rate in Hz (default: the set's). Sets with MDCT atoms play only at their native
-        rate.
+        Output rate in Hz (default: the set's). MDCT atoms of a set at another rate are
+        synthesized on their native grid and resampled
+        (:class:`~atomsynth.rt.synth_mdct.ResampledMdct`).
     max_block : int
         Largest ``count`` accepted by :meth:`render`.
     n_rooms : int, optional
@@ -197,7 +198,7 @@ class StreamingSynth:
         self._carry = np.zeros((n_bus, self.channels, K.TICK))
         self._scratch = new_scratch(self.max_block)
         # parts
-        self._mdct = MdctStream(self.channels, self.max_block)
+        self._mdct: MdctStream | ResampledMdct = MdctStream(self.channels, self.max_block)
         self._pool = SlotPool(16)
         self._bank = SteadyBank(1024)  # free-ringing modes of atoms with steady controls
         self._bursts: OrderedDict[tuple, np.ndarray] = OrderedDict()
@@ -206,11 +207,6 @@ class StreamingSynth:
 
     # ------------------------------------------------------------------ loading a set
     def _load(self, atom_set: AtomSet, *, initial: bool) -> None:
-        if len(atom_set.mdct) and self.sample_rate != atom_set.sample_rate:
-            raise ParameterError(
-                f"sample_rate = {self.sample_rate} differs from the set's native rate "
-                f"{atom_set.sample_rate} Hz; sets with MDCT atoms play only at their native "
-                "rate (render offline with resampling instead)")
         if atom_set.channels != self.channels:
             raise ParameterError(f"atom set has {atom_set.channels} channel(s); the synth was "
                                  f"built for {self.channels}")
@@ -244,6 +240,11 @@ class StreamingSynth:
         self._window_row = np.full(n, -1, np.int64)  # atom -> row of the mode window
         self._window_atoms: np.ndarray | None = None
         self._window: _ModeWindow | None = None
+        native = atom_set.sample_rate
+        if isinstance(self._mdct, ResampledMdct) != (native != self.sample_rate) or (
+                native != self.sample_rate and self._mdct.native_rate != native):
+            self._mdct = (MdctStream(self.channels, self.max_block) if native == self.sample_rate
+                          else ResampledMdct(self.channels, native, self.sample_rate))
         self._mdct.load(atom_set.mdct)
         self._groups.any_solo = bool(self._groups.solo.any())
         if initial:
@@ -840,7 +841,7 @@ class StreamingSynth:
         ka, _ = self._clock.loop
         self._clock.anchor(self._kernel_pos, float(ka))
         self._next_atom = int(np.searchsorted(self._sorted_onsets, ka, "left"))
-        self._mdct.add_straddling(float(ka), self._kernel_pos, self._clock, self._groups)
+        self._mdct.wrap(float(ka), self._kernel_pos, self._clock, self._groups)
 
     def _start_due_atoms(self, n0: int, n1: int) -> None:
         """Start the resonant atoms whose start falls in output samples [n0, n1)."""

@@ -18,6 +18,7 @@ from atomsynth.rt import synth_kernels as K
 from atomsynth.rt.atoms import MdctAtoms
 from atomsynth.rt.macros import pitch_mdct_bins
 from atomsynth.rt.mdct import imdct_frames
+from atomsynth.rt.resample import STREAM_CHUNK, StreamResampler
 from atomsynth.rt.synth_clock import ScoreClock
 
 FADE_TICKS = 8
@@ -146,6 +147,10 @@ class MdctStream:
             _, si, f0, f1, outs = todo[0]
             self._add(self.scales[si], f0, f1, outs, n0, clock, groups)
 
+    def wrap(self, score: float, now: int, clock: ScoreClock, groups: GroupGains) -> None:
+        """The loop wrapped at output sample ``now`` back to ``score``."""
+        self.add_straddling(score, now, clock, groups)
+
     def take(self, n0: int, count: int, dst: np.ndarray, offset: int) -> None:
         """Move ring samples [n0, n0 + count) into ``dst[:, offset:]`` (zeroing them)."""
         K.ring_take(self.ring, n0, count, dst, offset)
@@ -173,3 +178,129 @@ class MdctStream:
                 t = int(outs[j])
             first = max(0, now - t)
             K.ring_add(self.ring, t, np.ascontiguousarray(blocks[:, j]), first)
+
+
+class ResampledMdct:
+    """The MDCT stream of a set whose native rate differs from the output rate.
+
+    Frames are synthesized on their native grid by an :class:`MdctStream` with a clock of its
+    own (native output samples to native score samples, the same stretch and loop as the
+    output's clock, scaled) and resampled by a :class:`~atomsynth.rt.resample.StreamResampler`
+    fed :data:`~atomsynth.rt.resample.STREAM_CHUNK` native samples at a time, as the offline
+    path (:func:`atomsynth.rt.reference.render`) resamples. The native stream runs ahead of
+    the output by the resampler's look-ahead (about 1,700 output samples at 22,050 to 48,000
+    Hz), so a control change reaches the MDCT part of the output that much later than the
+    resonant part. How far it runs depends only on the output position demanded, so the
+    samples do not depend on the render's block sizes.
+
+    Parameters
+    ----------
+    channels : int
+    native_rate, out_rate : int
+        The set's rate and the output rate in Hz.
+    """
+
+    def __init__(self, channels: int, native_rate: int, out_rate: int) -> None:
+        self.native_rate, self.out_rate = int(native_rate), int(out_rate)
+        self.ratio = native_rate / out_rate  # native samples per output sample
+        self.inner = MdctStream(channels, STREAM_CHUNK)
+        self.clock = ScoreClock()  # native output samples -> native score samples
+        self.pos = 0  # native samples synthesized
+        self.base = (0, 0)  # (output sample, native sample) that coincide
+        self._loop_src: tuple[int, int] | None = None
+        self._chunk = np.zeros((channels, STREAM_CHUNK))
+        self.resampler = StreamResampler(native_rate, out_rate, channels)
+
+    @property
+    def scales(self) -> list[MdctScale]:
+        return self.inner.scales
+
+    @property
+    def pitch_ratio(self) -> float:
+        return self.inner.pitch_ratio
+
+    @pitch_ratio.setter
+    def pitch_ratio(self, value: float) -> None:
+        self.inner.pitch_ratio = value
+
+    def load(self, md: MdctAtoms) -> None:
+        self.inner.load(md)
+
+    @property
+    def pending(self) -> bool:
+        return self.inner.pending
+
+    @property
+    def end_score(self) -> int:
+        """Output-rate score sample where the last frame's resampled tail ends."""
+        if not self.inner.scales:
+            return 0
+        tail = int(math.ceil(self.resampler.delay)) + 2 * STREAM_CHUNK
+        return int(math.ceil(self.inner.end_score / self.ratio)) + tail
+
+    def _native_of(self, n: int) -> float:
+        d0, p0 = self.base
+        return p0 + (n - d0) * self.ratio
+
+    def _follow(self, clock: ScoreClock) -> None:
+        """Take the output clock's stretch and loop (scaled to the native rate)."""
+        if clock.stretch != self.clock.stretch:
+            self.clock.set_stretch(self.pos, clock.stretch)
+        if clock.loop != self._loop_src:
+            self._loop_src = clock.loop
+            self.clock.loop = None if clock.loop is None else (
+                int(round(clock.loop[0] * self.ratio)), int(round(clock.loop[1] * self.ratio)))
+
+    def seek(self, score: float) -> None:
+        self.inner.seek(self.clock.score_at(self.pos))
+
+    def add_straddling(self, score: float, now: int, clock: ScoreClock,
+                       groups: GroupGains) -> None:
+        """Output sample ``now`` plays score ``score`` (output-rate samples): the native clock
+        is anchored to match at the native stream's own position."""
+        self._follow(clock)
+        native = score * self.ratio + (self.pos - self._native_of(now)) / clock.stretch
+        self.clock.anchor(self.pos, native)
+        self.inner.add_straddling(native, self.pos, self.clock, groups)
+
+    def wrap(self, score: float, now: int, clock: ScoreClock, groups: GroupGains) -> None:
+        """Loops wrap on the native clock (see :meth:`add_due`)."""
+
+    def restart(self, now: int, clock: ScoreClock, groups: GroupGains) -> None:
+        if self.pos == 0:
+            self._follow(clock)
+            self.inner.restart(0, self.clock, groups)
+
+    def fade_out(self, now: int) -> None:
+        """Fade the resampled queue out from ``now``, drop the rest and start the resampler
+        again at the native position (no old signal is left in it)."""
+        rs = self.resampler
+        rs.fade_queue(now, FADE_TICKS * K.TICK)
+        rs.reset()
+        self.inner.ring[:] = 0.0
+        self.base = (rs.hi, self.pos)
+
+    def add_due(self, n0: int, n1: int, clock: ScoreClock, groups: GroupGains) -> None:
+        """Synthesize and resample native chunks until output sample ``n1`` is queued."""
+        self._follow(clock)
+        inner, nclock, rs = self.inner, self.clock, self.resampler
+        while rs.hi < n1:
+            m, end = self.pos, self.pos + STREAM_CHUNK
+            while m < end:
+                sub = end
+                wrap = nclock.wrap_sample()
+                if wrap is not None:
+                    if wrap <= m:
+                        ka = nclock.loop[0]
+                        nclock.anchor(m, float(ka))
+                        inner.add_straddling(float(ka), m, nclock, groups)
+                        continue
+                    sub = min(sub, wrap)
+                inner.add_due(m, sub, nclock, groups)
+                inner.take(m, sub - m, self._chunk, m - self.pos)
+                m = sub
+            self.pos = end
+            rs.push(self._chunk)
+
+    def take(self, n0: int, count: int, dst: np.ndarray, offset: int) -> None:
+        self.resampler.take(n0, count, dst, offset)

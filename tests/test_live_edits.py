@@ -28,13 +28,15 @@ def test_set_atom_set_with_another_channel_count_is_refused_at_once():
     assert s.render(1024).shape[1] == 2
 
 
-def test_set_atom_set_with_mdct_atoms_at_another_rate_is_refused_at_once():
+def test_set_atom_set_with_mdct_atoms_at_another_rate_plays_resampled():
+    """Once refused (it killed the render thread); MDCT atoms now play at the synth's rate."""
     s = StreamingSynth(_set(58), max_block=4096)
     other = AtomSet(sample_rate=44100, channels=2, mdct=MdctAtoms(
         1, scale=[256], frame=[1], bin=[3], channel=[0], value=[0.1], group=[0]))
-    with pytest.raises(ParameterError, match="44100 Hz"):
-        s.set_atom_set(other)
-    assert np.isfinite(s.render(1024)).all()
+    s.set_atom_set(other)
+    out = np.concatenate([s.render(1024)[0] for _ in range(8)], axis=1)
+    assert np.isfinite(out).all() and s.atom_set is other
+    assert list(s.edit_errors) == []  # (its samples: tests/test_synth_mdct_rate.py)
 
 
 def test_set_atoms_checked_against_the_set_queued_before_it():

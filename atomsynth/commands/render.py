@@ -11,7 +11,7 @@ from atomsynth.commands import _validate as v
 from atomsynth.commands._common import add_file_argument, load_atoms
 from atomsynth.commands.effects_args import add_effect_arguments, build_effects
 from atomsynth.rt.audio_io import write_audio
-from atomsynth.rt.errors import ParameterError
+from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.progress import ProgressBar
 from atomsynth.rt.reference import render, render_stems
 from atomsynth.rt.replay import (
@@ -55,6 +55,9 @@ def add_arguments(parser) -> None:
                              "session beside the .atoms file is used when there is one")
     parser.add_argument("--no-session", action="store_true",
                         help="ignore the session file beside the .atoms file")
+    parser.add_argument("--server", default=None, metavar="NAME",
+                        help="render in the running audio server NAME (`atomsynth serve --name "
+                             "NAME`), through its rooms and inserts (its hosted plugins too)")
     add_effect_arguments(parser)
 
 
@@ -119,8 +122,6 @@ def _too_long_for_memory(atom_set, sr, args) -> str:
     """Why the reference renderer should not take this mix (empty when it may)."""
     from atomsynth.rt.extent import ceil_samples
 
-    if len(atom_set.mdct) and sr != atom_set.sample_rate:
-        return ""  # MDCT atoms stream only at their native rate
     nbytes = 8 * atom_set.channels * ceil_samples(args.duration or atom_set.length_s, sr)
     if args.stems:  # the reference renderer holds every stem and the mix
         nbytes *= len(atom_set.groups) + 1
@@ -155,7 +156,37 @@ def _stream_mix_to_file(atom_set, fx, sr, args, out, bar) -> tuple[float, int]:
     return peak, total
 
 
+def _render_on_server(args) -> int:
+    """``--server NAME``: the server renders the set through its own chain (the CLI's
+    effect options and sessions do not apply)."""
+    from atomsynth.rt.server.client import ServerClient
+
+    if args.stems or args.effect or args.plugin or args.room_ir or args.dry or args.session:
+        raise ParameterError("--server renders the mix through the server's own rooms and "
+                             "inserts; leave out --stems, --session and the effect options")
+    path, atom_set = load_atoms(args.file)
+    try:
+        client = ServerClient.connect(args.server)
+    except AtomsynthError as exc:
+        raise AtomsynthError(f"{exc}; start one with `atomsynth serve --name {args.server}` "
+                             "or leave out --server") from None
+    out = Path(args.output) if args.output else Path("out") / f"{path.stem}.wav"
+    v.output_file(out, "-o" if args.output else "output")
+    v.check_subtype(out, args.subtype)
+    t0 = time.perf_counter()
+    try:
+        sr = args.sample_rate or client.server_info()["sample_rate"] or atom_set.sample_rate
+        with ProgressBar(f"render {path.name} on {args.server}", enabled=not args.quiet) as bar:
+            mix = client.render(atom_set, sample_rate=sr, duration_s=args.duration,
+                                progress=bar)
+    finally:
+        client.close(shutdown=False)
+    return _write(out, mix, None, atom_set, sr, args, time.perf_counter() - t0)
+
+
 def run(args) -> int:
+    if args.server:
+        return _render_on_server(args)
     session_path = _find_session(args)
     if session_path is not None and (args.effect or args.plugin or args.room_ir or args.dry):
         raise ParameterError("--session (or the session beside the file) replaces the effect "

@@ -31,6 +31,8 @@ def add_arguments(parser) -> None:
                         help="address OSC listens on (default loopback only)")
     parser.add_argument("--exit-when-unused", action="store_true",
                         help="exit when the last client has gone (servers that clients start)")
+    parser.add_argument("--jack-name", default="atomsynth",
+                        help="JACK client name (atomsynth; kept across restarts)")
     parser.add_argument("--skip-plugin", action="append", default=[], metavar="PATH",
                         help="never load this plugin (it crashed a previous server)")
 
@@ -50,5 +52,6 @@ def run(args) -> int:
                          block_size=args.block_size, device=device, latency=latency,
                          ahead_blocks=args.ahead, output=not args.no_output,
                          exit_when_unused=args.exit_when_unused, osc_port=args.osc_port,
-                         osc_host=args.osc_host, skip_plugins=tuple(args.skip_plugin))
+                         osc_host=args.osc_host, skip_plugins=tuple(args.skip_plugin),
+                         jack_name=args.jack_name)
     return serve(opts, atoms_path=args.file)

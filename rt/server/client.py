@@ -125,7 +125,7 @@ class ServerClient:
               block_size: int = 256, device: int | str | None = None,
               latency: str | float = "low", ahead_blocks: int = 4, output: bool = True,
               skip_plugins: tuple[str, ...] = (), osc_port: int | None = None,
-              timeout_s: float = 60.0) -> ServerClient:
+              jack_name: str = "atomsynth", timeout_s: float = 60.0) -> ServerClient:
         """Start a server process of one's own (it exits when its last client has gone)."""
         name = name or new_server_name()
         cmd = [sys.executable, "-m", "atomsynth", "serve", "--name", name, "--exit-when-unused",
@@ -141,6 +141,7 @@ class ServerClient:
             cmd += ["--osc-port", str(int(osc_port))]
         for path in skip_plugins:
             cmd += ["--skip-plugin", str(path)]
+        cmd += ["--jack-name", str(jack_name)]
         root = Path(__file__).resolve().parents[2]  # the checkout (rt/server/ -> root)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -348,6 +349,45 @@ class ServerClient:
             raise
         return cap
 
+    def render(self, atom_set: Any, *, sample_rate: int | None = None,
+               duration_s: float | None = None, timeout_s: float = 3600.0,
+               progress: Any = None) -> np.ndarray:
+        """Render ``atom_set`` offline in the server, through the server's rooms and inserts
+        (hosted plugins included), in a low-priority thread beside its playback. Returns
+        float64, shape (channels, samples) (float32 precision)."""
+        import math
+
+        from atomsynth.rt.atomfile import to_bytes
+
+        sr = int(sample_rate or self.server_info().get("sample_rate") or atom_set.sample_rate)
+        dur = atom_set.length_s if duration_s is None else float(duration_s)
+        total = int(math.ceil(dur * sr - 1e-9))
+        channels = atom_set.channels
+        shm = Q.create_shared(None, 4 * (Q.RENDER_HDR + channels * total))
+        raw = np.ndarray((Q.RENDER_HDR + channels * total,), np.float32, buffer=shm.buf)
+        try:
+            raw[:Q.RENDER_HDR] = 0.0
+            seq = self._send(Q.OP_RENDER, i0=sr, i1=total, name=shm.name.lstrip("/"),
+                             blob=to_bytes(atom_set))
+            self.wait(seq, timeout_s=60.0)
+            deadline = time.monotonic() + timeout_s
+            while raw[0] == 0.0:
+                if not self.alive():
+                    raise ServerGone(f"the audio server {self.name!r} died while rendering")
+                if time.monotonic() > deadline:
+                    raise AtomsynthError(f"the render took more than {timeout_s} s")
+                if progress is not None:
+                    progress(float(raw[1]))
+                time.sleep(0.02)
+            if raw[0] < 0:
+                raise AtomsynthError("the audio server could not render the set (see its log)")
+            out = raw[Q.RENDER_HDR:].reshape(channels, total).astype(np.float64)
+        finally:
+            del raw
+            shm.close()
+            shm.unlink()
+        return out
+
     # ------------------------------------------------------------------ reading
     def poll(self) -> dict[str, Any]:
         """Send held commands there is room for, read every pending event; returns the latest
@@ -424,7 +464,7 @@ class ServerClient:
                 "control_priority": Q.text(srv["control_priority"]),
                 "gc_mode": Q.text(srv["gc_mode"]), "plugins": Q.text(srv["plugins"]),
                 "last_plugin": Q.text(srv["last_plugin"]),
-                "problem": Q.text(srv["problem"])}
+                "problem": Q.text(srv["problem"]), "jack_name": Q.text(srv["jack_name"])}
 
     def server_problem(self) -> str:
         srv = self.seg.server

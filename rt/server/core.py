@@ -47,6 +47,11 @@ MAX_EDITS = 4096
 """Capacity of the edit queue; further edits are refused (counted in ``stats()``)."""
 
 
+ROOM_BUSES = 8
+"""Room buses the synthesizer gets up front (more when a set needs more): a set with new room
+names swaps its rooms in without a new synthesizer or a new stream while it needs no more."""
+
+
 class AudioCore:
     """Plays an atom set in real time and takes live edits (see the module).
 
@@ -54,7 +59,7 @@ class AudioCore:
     ----------
     atom_set : AtomSet
     sample_rate : int
-        Output rate in Hz. Sets with MDCT atoms need their native rate.
+        Output rate in Hz (MDCT atoms of a set at another rate are resampled).
     block_size : int
         Frames per block, 16 to 8192 (the PortAudio block size and the render block).
     device : int, str or None
@@ -85,7 +90,8 @@ class AudioCore:
         self.block_size = int(block_size)
         self.freeze_gc = bool(freeze_gc)
         self.max_batch = max(1, int(ahead_blocks) // 2)
-        self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192)
+        self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192,
+                                     n_rooms=ROOM_BUSES)
         self.sample_rate = self._synth.sample_rate
         self.channels = atom_set.channels
         self.atom_set = atom_set
@@ -260,7 +266,11 @@ class AudioCore:
 
     # ------------------------------------------------------------------ edits
     def set_atom_set(self, atom_set: AtomSet) -> None:
+        """Play ``atom_set`` from the current position; rooms of new names are loaded here (the
+        control thread) and swapped in at the next block (the stream stays open)."""
         fn = self._synth.prepare_atom_set(atom_set)
+        if [r.name for r in self.effects.rooms] != list(atom_set.room_names):
+            self.effects.set_rooms(atom_set.room_names)
         self.atom_set = atom_set
         self.controls.atom_edits.clear()
         self._push(fn)

@@ -28,6 +28,42 @@ def list_output_devices() -> list[dict[str, Any]]:
     return out
 
 
+def terminate_portaudio() -> int:
+    """Undo every level of this process's PortAudio initialization (sounddevice counts them);
+    returns how many there were. Streams still open become invalid."""
+    import sounddevice as sd
+
+    levels = sd._initialized  # sounddevice's documented way to re-initialize PortAudio
+    for _ in range(levels):
+        sd._terminate()
+    return levels
+
+
+def initialize_portaudio(levels: int = 1) -> None:
+    """Initialize PortAudio again (``levels`` times, at least once): it enumerates the host
+    APIs and their devices anew."""
+    import sounddevice as sd
+
+    for _ in range(max(levels, 1)):
+        sd._initialize()
+
+
+def rescan_output_devices() -> list[dict[str, Any]]:
+    """Enumerate the devices again in this process (a sound card plugged in, a JACK server
+    started since PortAudio was initialized) and return :func:`list_output_devices`.
+
+    For client processes (the app, the command line): their PortAudio only lists devices, the
+    server plays (a server started later scans for itself). Streams this process has open
+    become invalid.
+    """
+    try:
+        levels = terminate_portaudio()
+    except (ImportError, OSError) as exc:
+        raise AudioDeviceError(f"sounddevice / PortAudio is not available ({exc})") from None
+    initialize_portaudio(levels)
+    return list_output_devices()
+
+
 def device_list_text(devices: list[dict[str, Any]]) -> str:
     if not devices:
         return "no output devices are available"
@@ -63,4 +99,5 @@ def resolve_output_device(device: int | str | None) -> int:
     raise AudioDeviceError(f"device = {device!r} must be None, an index or a name")
 
 
-__all__ = ["device_list_text", "list_output_devices", "resolve_output_device"]
+__all__ = ["device_list_text", "initialize_portaudio", "list_output_devices",
+           "rescan_output_devices", "resolve_output_device", "terminate_portaudio"]

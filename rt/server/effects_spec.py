@@ -19,7 +19,10 @@ def describe(bridge: EffectsBridge) -> dict[str, Any]:
     """The spec of ``bridge`` (its rooms, inserts and their current parameter values)."""
     inserts: list[dict[str, Any]] = []
     for i, ins in enumerate(bridge.chain):
-        if ins.kind == "plugin":
+        if ins.placeholder_for is not None:  # still that plugin (left out where it crashed)
+            inserts.append({"kind": "plugin", "path": ins.placeholder_for, "raw": {},
+                            "params": {}})
+        elif ins.kind == "plugin":
             proc = ins.processor
             raw = {k: float(proc.parameters[k].raw_value)
                    for k in getattr(proc, "parameters", {})}
@@ -73,9 +76,7 @@ def apply_change(bridge: EffectsBridge, change: dict[str, Any], *,
             path = str(change["path"])
             if path in skip_plugins:
                 # a unity-gain placeholder keeps the later inserts' indices
-                bridge.add_effect("gain", gain_db=0.0)
-                bridge.errors.append(f"plugin {path}: left out after it crashed the audio "
-                                     "server (a unity gain holds its place)")
+                bridge.add_placeholder(path)
                 return
             raw = change.get("raw") or {}
             idx = bridge.load_plugin(path)

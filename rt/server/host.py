@@ -53,8 +53,9 @@ class ServerOptions:
                  device: int | str | None = None, latency: str | float = "low",
                  ahead_blocks: int = 4, output: bool = True, exit_when_unused: bool = False,
                  osc_port: int | None = None, osc_host: str = "127.0.0.1",
-                 skip_plugins: tuple[str, ...] = ()) -> None:
+                 skip_plugins: tuple[str, ...] = (), jack_name: str = "atomsynth") -> None:
         self.name = name
+        self.jack_name = jack_name
         self.sample_rate = sample_rate
         self.block_size = block_size
         self.device = device
@@ -98,12 +99,13 @@ class AudioServer:
     # ------------------------------------------------------------------ core lifetime
     def _core_fits(self, aset: AtomSet) -> bool:
         c = self.core
-        return (c is not None and c.channels == aset.channels
-                and tuple(c.atom_set.room_names) == tuple(aset.room_names)
-                and (len(aset.mdct) == 0 or c.sample_rate == aset.sample_rate))
+        rooms = len(aset.room_names)
+        if len(aset.resonant):
+            rooms = max(rooms, int(aset.resonant.room.max()) + 1)
+        return c is not None and c.channels == aset.channels and rooms <= c.n_rooms
 
     def _sample_rate_for(self, aset: AtomSet) -> int:
-        if self.opt.sample_rate is not None and len(aset.mdct) == 0:
+        if self.opt.sample_rate is not None:
             return int(self.opt.sample_rate)
         return int(aset.sample_rate)
 
@@ -120,7 +122,8 @@ class AudioServer:
 
     def load(self, aset: AtomSet) -> None:
         """Play ``aset`` from now on: an edit of the running core when it fits (same channels,
-        rooms and, for MDCT atoms, rate), else a new core (stream reopened)."""
+        no more rooms than its buses: new room names are swapped in; MDCT atoms at another
+        rate are resampled), else a new core (stream reopened)."""
         if self._core_fits(aset):
             self.core.set_atom_set(aset)
             self.atom_set = aset
@@ -162,6 +165,10 @@ class AudioServer:
         srv["latency_s"] = st["latency_s"]
         srv["render_priority"] = Q.put_text(48, str(st["render_priority"]))
         srv["plugins"] = Q.put_text(256, "; ".join(p for p in self.insert_paths if p))
+        from atomsynth.rt.server.jack_links import jack_client_name
+
+        srv["jack_name"] = Q.put_text(64, jack_client_name() if core.device_index is not None
+                                      else "")
 
     # ------------------------------------------------------------------ commands
     def _read_blob(self, cmd: np.ndarray) -> bytes:
@@ -218,6 +225,16 @@ class AudioServer:
                 shm.close()
                 raise
             self.capture = (cap, shm, raw)
+            return None
+        if op == Q.OP_RENDER:
+            from atomsynth.rt.atomfile import from_bytes
+
+            aset = from_bytes(self._read_blob(cmd), name="client's atom set")
+            sr, total = int(cmd["i0"]), int(cmd["i1"])
+            shm = Q.attach_shared(Q.text(cmd["name"]))
+            fx = self._build_effects(sr, aset.channels, aset.room_names)  # plugins load here
+            threading.Thread(target=render_job, args=(aset, fx, sr, total, shm),
+                             name="atomsynth-offline-render", daemon=True).start()
             return None
         if op == Q.OP_CAPTURE_STOP:
             self._stop_capture()
@@ -291,8 +308,10 @@ class AudioServer:
         suspect."""
         op, touched = change.get("op"), None
         if op == "replace":
-            self.insert_paths = [i.get("path") if i.get("kind") == "plugin" else None
-                                 for i in change["spec"].get("inserts", ())]
+            self.insert_paths = [
+                i.get("path") if i.get("kind") == "plugin"
+                and i.get("path") not in self.opt.skip_plugins else None
+                for i in change["spec"].get("inserts", ())]
         elif op == "add_effect":
             self.insert_paths.append(None)
         elif op == "load_plugin":
@@ -487,6 +506,10 @@ def serve(options: ServerOptions, *, atoms_path: str | None = None) -> int:
     """Run a server in this process until it is shut down (the ``serve`` command)."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
+    if options.output and options.jack_name:
+        from atomsynth.rt.server.jack_links import set_jack_client_name
+
+        set_jack_client_name(options.jack_name)
     server = AudioServer(options)
     server.seg.server["gc_mode"] = b"automatic (nothing playing yet)"
     server.seg.server["control_priority"] = Q.put_text(48, raise_control_priority())
@@ -513,6 +536,42 @@ def serve(options: ServerOptions, *, atoms_path: str | None = None) -> int:
     finally:
         server.close()
     return 0
+
+
+def render_job(aset: AtomSet, fx: Any, sample_rate: int, total: int, shm: Any) -> None:
+    """Render ``aset`` through ``fx`` into the segment ``shm`` (header
+    :data:`~.protocol.RENDER_HDR`, then (channels, total) float32) in this thread, at a lower
+    priority than playback (nice 10) and giving the GIL up between blocks."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except OSError:
+        pass
+    raw = np.ndarray((Q.RENDER_HDR + aset.channels * total,), np.float32, buffer=shm.buf)
+    try:
+        _render_into(raw, aset, fx, sample_rate, total)
+        raw[0] = 1.0
+    except Exception as exc:  # noqa: BLE001 - reported to the client, never fatal
+        print(f"atomsynth serve: render failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raw[0] = -1.0
+    del raw
+    try:
+        shm.close()
+    except BufferError:  # a view survived: the mapping goes with the process
+        pass
+
+
+def _render_into(raw: np.ndarray, aset: AtomSet, fx: Any, sample_rate: int,
+                 total: int) -> None:
+    from atomsynth.rt.replay import render_with_controls
+
+    def progress(frac: float) -> None:
+        raw[1] = frac
+        time.sleep(0)  # let the render thread have the GIL
+
+    mix = render_with_controls(aset, sample_rate=sample_rate, effects=fx,
+                               duration_s=total / sample_rate, block=4096, progress=progress)
+    n = min(total, mix.shape[1])
+    raw[Q.RENDER_HDR:].reshape(aset.channels, total)[:, :n] = mix[:, :n]
 
 
 def describe_threads() -> list[str]:

@@ -26,7 +26,7 @@ import numpy as np
 from atomsynth.rt.server.rings import Ring, ring_bytes
 
 MAGIC = 0x41544F4D53594E31  # "ATOMSYN1"
-VERSION = 1
+VERSION = 2  # 2: jack_name in the server record, OP_RENDER
 N_SLOTS = 8
 CMD_CAPACITY = 2048
 EVT_CAPACITY = 512
@@ -54,10 +54,14 @@ OP_STOP = 12      # pause and return to 0
 OP_CAPTURE = 13   # blob: a float32 capture buffer (pa_stream.CaptureStream layout) to fill
 #                   from input device i0, i1 channels, f0 seconds, mask = block (0: any)
 OP_CAPTURE_STOP = 14
+OP_RENDER = 15    # blob: .atoms bytes; name: output segment (float32, RENDER_HDR + C * T);
+#                   i0 sample rate, i1 samples (offline, in a low-priority thread)
+RENDER_HDR = 4    # output header: [state (0 running, 1 done, -1 failed), fraction done, 0, 0]
 OP_NAMES = {OP_LOAD: "load", OP_PLAY: "play", OP_PAUSE: "pause", OP_SEEK: "seek",
             OP_LOOP: "loop", OP_MACRO: "macro", OP_GROUP: "group", OP_ATOMS: "atoms",
             OP_EFFECTS: "effects", OP_DETACH: "detach", OP_SHUTDOWN: "shutdown",
-            OP_STOP: "stop", OP_CAPTURE: "capture", OP_CAPTURE_STOP: "capture stop"}
+            OP_STOP: "stop", OP_CAPTURE: "capture", OP_CAPTURE_STOP: "capture stop",
+            OP_RENDER: "render"}
 
 GROUP_GAIN, GROUP_PAN, GROUP_MUTE, GROUP_SOLO, GROUP_SEND = 1, 2, 4, 8, 16
 
@@ -75,6 +79,7 @@ SERVER_DTYPE = np.dtype([
     ("render_priority", "S48"), ("control_priority", "S48"), ("gc_mode", "S48"),
     ("device_name", "S96"),
     ("plugins", "S256"), ("last_plugin", "S256"), ("problem", "S256"),
+    ("jack_name", "S64"),
 ])
 SLOT_DTYPE = np.dtype([("state", "<i8"), ("pid", "<i8"), ("attached", "<i8"), ("pad", "<i8")])
 CMD_DTYPE = np.dtype([

@@ -46,6 +46,8 @@ class RemoteEffects:
 
     def set_param(self, index: int, name: str, value: Any) -> None:
         self.local.set_param(index, name, value)  # validates
+        if self.local.is_placeholder(int(index)):
+            return  # meant for a plugin that was left out: dropped with a note (local.errors)
         self._send({"op": "set_param", "index": int(index), "name": str(name),
                     "value": value if isinstance(value, (str, bool)) else float(value)})
 
