@@ -622,6 +622,7 @@ class MainWindow(QMainWindow):
         engine underflows (render thread late: ring misses) and device xruns (PortAudio
         underflows) apart; the CPU peak is the highest load since the last reset (click it).
         """
+        self._show_notices()
         stats = self.bridge.stats()
         if self.player is not None:
             pos = self.player.position_s
@@ -656,6 +657,19 @@ class MainWindow(QMainWindow):
                                                  else "—)"))
             lab["atoms"].setText("atoms playing —")
         lab["fps"].setText(f"{self.view.fps:.0f} fps")
+
+    def _show_notices(self) -> None:
+        """The audio server's watchdog messages (a crash, the plugin that caused it, playback
+        restored; a lost or returned device): status bar and the error list / message box."""
+        notices = self.bridge.take_notices()
+        if not notices:
+            return
+        from atomsynth.gui.engine_bridge import describe_notice
+
+        plugins = {str(e.path): str(getattr(e.plugin, "name", "") or e.name)
+                   for e in self.chain.inserts if e.path is not None}
+        for message in notices:
+            self.show_error(describe_notice(message, plugins))
 
     def reset_cpu_peak(self) -> None:
         """Start the CPU peak afresh (the engine's own peak is kept as the new baseline)."""
