@@ -1,0 +1,126 @@
+"""Heavy work started from the app, in a worker process (``multiprocessing``, 'spawn' context).
+
+The app (:class:`atomsynth.gui.jobs.ProcessJob`) starts :func:`run_task` in a fresh Python
+process (never forked from the Qt process), at lower priority (``os.nice(10)``). The task
+reports progress and its outcome as plain tuples on a ``multiprocessing`` queue; results come
+back as files (an ``.atoms`` written atomically, an audio file), never as pickled objects:
+
+* ``("progress", fraction)``: fraction done in [0, 1];
+* ``("done", {name: path or number})``: the files written;
+* ``("failed", message)``: a readable error.
+
+This module imports neither Qt nor PyTorch (the fit imports PyTorch in the worker).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from atomsynth.rt.errors import AtomsynthError, ParameterError
+
+NICE = 10
+"""How much lower than the app a worker runs (``os.nice``)."""
+
+
+def fit_recording(audio, audio_rate: int, /, *, progress: Callable, **options) -> object:
+    """Resonant atoms fitted to a recording at ``audio_rate`` Hz
+    (:func:`atomsynth.offline.fit.fit_audio`); ``options`` are
+    :class:`~atomsynth.offline.fit.FitConfig` fields (sample_rate: the rate the fit runs at,
+    atoms_per_second, iterations). PyTorch is imported here, in the worker."""
+    from atomsynth.offline.fit import FitConfig, fit_audio
+
+    atom_set, _report = fit_audio(audio, audio_rate, FitConfig(**options), progress=progress)
+    return atom_set
+
+
+def atomize_recording(audio, audio_rate: int, /, *, progress: Callable) -> object:
+    """MDCT atoms of a recording within 60 dB of the loudest (one MDCT, frames of 2048)."""
+    from atomsynth.offline.atomizer import atomize
+
+    progress(0.0)
+    return atomize(audio, audio_rate, scale=2048, threshold_db=60.0)
+
+
+# How audio files become atoms: kind -> (function, what it does, modules it needs).
+ANALYZERS: dict[str, tuple[Callable, str, tuple[str, ...]]] = {
+    "fit": (fit_recording, "fit resonant atoms", ("torch", "atomsynth.offline.fit")),
+    "atomize": (atomize_recording, "atomize into MDCT atoms",
+                ("atomsynth.offline.atomizer",)),
+}
+
+
+def analyze_task(*, audio_path: str, kind: str, options: dict[str, Any], out_path: str,
+                 progress: Callable) -> dict[str, Any]:
+    """Fit or atomize ``audio_path``; the atoms go to ``out_path`` (written atomically)."""
+    from atomsynth.rt.atomfile import save
+    from atomsynth.rt.audio_io import read_audio
+
+    if kind not in ANALYZERS:
+        raise ParameterError(f"unknown analysis {kind!r}; choose one of {list(ANALYZERS)}")
+    audio, sr = read_audio(audio_path)
+    atom_set = ANALYZERS[kind][0](audio, sr, progress=progress, **dict(options))
+    save(atom_set, out_path)
+    return {"atoms": str(out_path)}
+
+
+def render_task(*, atoms_path: str, spec: dict[str, Any] | None, controls: dict[str, Any],
+                n_rooms: int, block: int, out_path: str, progress: Callable) -> dict[str, Any]:
+    """Render the set at ``atoms_path`` with the live controls (macros, groups) through the
+    effects ``spec`` (:mod:`atomsynth.rt.server.effects_spec`; hosted plugins are loaded here,
+    on this process's main thread) into the audio file ``out_path`` (written atomically)."""
+    from atomsynth.rt.atomfile import load
+    from atomsynth.rt.audio_io import write_audio
+    from atomsynth.rt.replay import Controls, render_with_controls
+    from atomsynth.rt.server import effects_spec
+
+    atom_set = load(atoms_path)
+    sr = atom_set.sample_rate
+    fx = None
+    if spec is not None:
+        fx = effects_spec.build(spec, sample_rate=sr, channels=atom_set.channels)
+    ctl = Controls(macros=dict(controls.get("macros", {})),
+                   groups={int(g): dict(v) for g, v in controls.get("groups", {}).items()})
+    audio = render_with_controls(atom_set, sample_rate=sr, controls=ctl, n_rooms=int(n_rooms),
+                                 duration_s=atom_set.length_s, block=int(block), effects=fx,
+                                 progress=progress)
+    write_audio(out_path, audio, sr)
+    return {"audio": str(out_path), "sample_rate": sr}
+
+
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {"analyze": analyze_task,
+                                                   "render": render_task}
+
+
+def run_task(task: str, args: dict[str, Any], queue) -> None:
+    """The worker process's entry point: run ``TASKS[task](**args)`` at lower priority and
+    report progress and the outcome on ``queue`` (see the module)."""
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
+
+    def progress(fraction: float, *_ignored: Any) -> None:
+        queue.put(("progress", float(fraction)))
+
+    try:
+        if task not in TASKS:
+            raise ParameterError(f"unknown task {task!r}; known: {list(TASKS)}")
+        result = TASKS[task](progress=progress, **args)
+    except AtomsynthError as exc:
+        queue.put(("failed", str(exc)))
+    except MemoryError:
+        queue.put(("failed", f"{task}: out of memory"))
+    except Exception as exc:  # noqa: BLE001 - any failure becomes a message
+        queue.put(("failed", f"{task} failed: "
+                   + traceback.format_exception_only(type(exc), exc)[-1].strip()))
+    else:
+        queue.put(("done", {k: (str(v) if isinstance(v, Path) else v)
+                            for k, v in result.items()}))
+
+
+__all__ = ["ANALYZERS", "NICE", "TASKS", "analyze_task", "atomize_recording", "fit_recording",
+           "render_task", "run_task"]
