@@ -2,7 +2,7 @@
 
 Heavy work (fits, atomizing, long renders) runs in a :class:`ProcessJob`: a task of
 :mod:`atomsynth.offline.worker` in a process of the 'spawn' context (never forked from this Qt
-process) at lower priority; its progress arrives on a ``multiprocessing`` queue polled by a
+process) at lower priority; its progress arrives on a ``multiprocessing`` pipe polled by a
 QTimer; cancelling terminates the process; results come back as files.
 
 A :class:`Job` is a function ``fn(progress)`` in a QThread (light work: the preview, functions
@@ -129,10 +129,11 @@ class ProcessJob(QObject):
         from atomsynth.offline.worker import run_task
 
         ctx = multiprocessing.get_context("spawn")
-        self._queue = ctx.Queue()
-        self.process = ctx.Process(target=run_task, args=(self.task, self.args, self._queue),
+        self._queue, writer = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=run_task, args=(self.task, self.args, writer),
                                    name=f"atomsynth {self.task}", daemon=True)
         self.process.start()
+        writer.close()  # the worker holds the only writing end: EOF when it is gone
         self.timer.start()
 
     @property
@@ -175,15 +176,13 @@ class ProcessJob(QObject):
 
     def poll(self) -> None:
         """Read every message waiting on the queue (the timer calls it)."""
-        import queue as queue_mod
-
         if self._over or self._queue is None:
             return
         while True:
             try:
-                kind, value = self._queue.get_nowait()
-            except queue_mod.Empty:
-                break
+                if not self._queue.poll(0):
+                    break
+                kind, value = self._queue.recv()
             except (EOFError, OSError, ValueError):
                 break
             if kind == "progress":
@@ -195,8 +194,10 @@ class ProcessJob(QObject):
         if proc is not None and not proc.is_alive() and not self._over:
             # ended without a word (killed, crashed in native code): one more look, then say so
             try:
-                kind, value = self._queue.get(timeout=0.2)
-            except (queue_mod.Empty, EOFError, OSError, ValueError):
+                if not self._queue.poll(0.2):
+                    raise EOFError
+                kind, value = self._queue.recv()
+            except (EOFError, OSError, ValueError):
                 kind, value = "failed", (f"{self.label or self.task}: the worker process ended "
                                          f"unexpectedly (exit code {proc.exitcode})")
             if kind == "progress":
@@ -214,7 +215,6 @@ class ProcessJob(QObject):
             self.process.join(CANCEL_WAIT_S)
         if self._queue is not None:
             self._queue.close()
-            self._queue.cancel_join_thread()
         try:
             if kind == "done":
                 result = value

