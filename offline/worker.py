@@ -4,7 +4,7 @@ The app (:class:`atomsynth.gui.jobs.ProcessJob`) starts :func:`run_task` in a fr
 process (never forked from the Qt process), at lower priority (``os.nice(10)``). The task
 reports progress and its outcome as plain tuples on a ``multiprocessing`` pipe (only tuples
 of strings and numbers cross it); results come
-back as files (an ``.atoms`` written atomically, an audio file), never as pickled objects:
+back as files (an ``.atoms`` written atomically), never as pickled objects:
 
 * ``("progress", fraction)``: fraction done in [0, 1];
 * ``("done", {name: path or number})``: the files written;
@@ -68,32 +68,7 @@ def analyze_task(*, audio_path: str, kind: str, options: dict[str, Any], out_pat
     return {"atoms": str(out_path)}
 
 
-def render_task(*, atoms_path: str, spec: dict[str, Any] | None, controls: dict[str, Any],
-                n_rooms: int, block: int, out_path: str, progress: Callable) -> dict[str, Any]:
-    """Render the set at ``atoms_path`` with the live controls (macros, groups) through the
-    effects ``spec`` (:mod:`atomsynth.rt.server.effects_spec`; hosted plugins are loaded here,
-    on this process's main thread) into the audio file ``out_path`` (written atomically)."""
-    from atomsynth.rt.atomfile import load
-    from atomsynth.rt.audio_io import write_audio
-    from atomsynth.rt.replay import Controls, render_with_controls
-    from atomsynth.rt.server import effects_spec
-
-    atom_set = load(atoms_path)
-    sr = atom_set.sample_rate
-    fx = None
-    if spec is not None:
-        fx = effects_spec.build(spec, sample_rate=sr, channels=atom_set.channels)
-    ctl = Controls(macros=dict(controls.get("macros", {})),
-                   groups={int(g): dict(v) for g, v in controls.get("groups", {}).items()})
-    audio = render_with_controls(atom_set, sample_rate=sr, controls=ctl, n_rooms=int(n_rooms),
-                                 duration_s=atom_set.length_s, block=int(block), effects=fx,
-                                 progress=progress)
-    write_audio(out_path, audio, sr)
-    return {"audio": str(out_path), "sample_rate": sr}
-
-
-TASKS: dict[str, Callable[..., dict[str, Any]]] = {"analyze": analyze_task,
-                                                   "render": render_task}
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {"analyze": analyze_task}
 
 
 def run_task(task: str, args: dict[str, Any], conn) -> None:
@@ -126,4 +101,4 @@ def run_task(task: str, args: dict[str, Any], conn) -> None:
 
 
 __all__ = ["ANALYZERS", "NICE", "TASKS", "analyze_task", "atomize_recording", "fit_recording",
-           "render_task", "run_task"]
+           "run_task"]
