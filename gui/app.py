@@ -25,7 +25,7 @@ from atomsynth.gui.engine_bridge import EngineBridge, list_devices
 from atomsynth.gui.grid import Grid
 from atomsynth.gui.grid_bar import GridBar
 from atomsynth.gui.inspector import Inspector
-from atomsynth.gui.jobs import ANALYZERS, Job, find_analyzer
+from atomsynth.gui.jobs import ANALYZERS, Job, ProcessJob, find_analyzer
 from atomsynth.gui.macros import MacroPanel
 from atomsynth.gui.meters import LevelMeter
 from atomsynth.gui.mixdown import MixSettings, render_baked
@@ -622,6 +622,7 @@ class MainWindow(QMainWindow):
         engine underflows (render thread late: ring misses) and device xruns (PortAudio
         underflows) apart; the CPU peak is the highest load since the last reset (click it).
         """
+        self._show_notices()
         stats = self.bridge.stats()
         if self.player is not None:
             pos = self.player.position_s
@@ -656,6 +657,19 @@ class MainWindow(QMainWindow):
                                                  else "—)"))
             lab["atoms"].setText("atoms playing —")
         lab["fps"].setText(f"{self.view.fps:.0f} fps")
+
+    def _show_notices(self) -> None:
+        """The audio server's watchdog messages (a crash, the plugin that caused it, playback
+        restored; a lost or returned device): status bar and the error list / message box."""
+        notices = self.bridge.take_notices()
+        if not notices:
+            return
+        from atomsynth.gui.engine_bridge import describe_notice
+
+        plugins = {str(e.path): str(getattr(e.plugin, "name", "") or e.name)
+                   for e in self.chain.inserts if e.path is not None}
+        for message in notices:
+            self.show_error(describe_notice(message, plugins))
 
     def reset_cpu_peak(self) -> None:
         """Start the CPU peak afresh (the engine's own peak is kept as the new baseline)."""
@@ -941,7 +955,16 @@ class MainWindow(QMainWindow):
     # -- background jobs ------------------------------------------------------------------
     def run_job(self, fn, *, label: str, on_done, dialog: bool = True) -> Job:
         """Run ``fn(progress)`` in a thread; a progress dialog offers Cancel."""
-        job = Job(fn, label=label, parent=self)
+        return self._track(Job(fn, label=label, parent=self), label, on_done, dialog)
+
+    def run_process(self, task: str, args: dict, *, label: str, on_done, collect=None,
+                    dialog: bool = True) -> ProcessJob:
+        """Run ``task`` of :mod:`atomsynth.offline.worker` in a worker process (progress on a
+        queue, Cancel terminates it); ``collect`` reads its result files back."""
+        job = ProcessJob(task, args, label=label, collect=collect, parent=self)
+        return self._track(job, label, on_done, dialog)
+
+    def _track(self, job, label: str, on_done, dialog: bool):
         self.jobs.add(job)
         dlg = None
         alive = [True]
@@ -1016,6 +1039,34 @@ class MainWindow(QMainWindow):
                 return atom_set, Original(np.asarray(audio, dtype=np.float64), sr, path)
             return work
 
+        def start(analyzer, opts, label, on_done) -> None:
+            """A registered analyzer runs in a worker process and writes an .atoms file;
+            any other function (one that cannot be named in another process) in a thread."""
+            kind = next((k for k, v in ANALYZERS.items() if v[0] is analyzer), None)
+            if kind is None:
+                self.run_job(reader(analyzer, opts), label=label, on_done=on_done)
+                return
+            import tempfile
+
+            out = Path(tempfile.mkdtemp(prefix="atomsynth-job-")) / f"{path.stem}.atoms"
+
+            def collect(result):
+                from atomsynth.rt.atomfile import load
+                from atomsynth.rt.audio_io import read_audio
+
+                try:
+                    atom_set = load(result["atoms"])
+                finally:
+                    _remove_job_dir(out)
+                audio, sr = read_audio(path)
+                return atom_set, Original(np.asarray(audio, dtype=np.float64), sr, path)
+
+            job = self.run_process("analyze", {"audio_path": str(path), "kind": kind,
+                                               "options": dict(opts), "out_path": str(out)},
+                                   label=label, on_done=on_done, collect=collect)
+            job.cancelled.connect(lambda: _remove_job_dir(out))
+            job.failed.connect(lambda _m: _remove_job_dir(out))
+
         def refined(result) -> None:
             atom_set, original = result
             if not self._check_analysis(atom_set, path):
@@ -1043,7 +1094,7 @@ class MainWindow(QMainWindow):
                 self._install_analysis(atom_set, original, path, what)
 
         if quick is None:
-            self.run_job(reader(fn, options), label=f"{what}: {path.name}", on_done=refined)
+            start(fn, options, f"{what}: {path.name}", refined)
             return True
 
         def first(result) -> None:
@@ -1054,9 +1105,9 @@ class MainWindow(QMainWindow):
             self._first_result = self.doc.atom_set
             self.statusBar().showMessage(f"{path.name}: first result from analysis; "
                                          f"{what} refines it in the background", 8000)
-            self.run_job(reader(fn, options), label=f"{what}: {path.name}", on_done=refined)
+            start(fn, options, f"{what}: {path.name}", refined)
 
-        self.run_job(reader(quick[0], {}), label=f"{quick[1]}: {path.name}", on_done=first)
+        start(quick[0], {}, f"{quick[1]}: {path.name}", first)
         return True
 
     def _check_analysis(self, atom_set, path: Path) -> bool:
@@ -1212,6 +1263,13 @@ class MainWindow(QMainWindow):
             self.view.set_spectrogram(spec)
 
         self._preview_job = self.run_job(work, label="preview", on_done=done, dialog=False)
+
+
+def _remove_job_dir(out: Path) -> None:
+    """Remove a worker's result file and its temporary folder (ignores what is gone)."""
+    import shutil
+
+    shutil.rmtree(out.parent, ignore_errors=True)
 
 
 def _resolve(path):

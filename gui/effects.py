@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from atomsynth.rt.effects import EFFECT_KINDS, EffectParam, effect_kind
+from atomsynth.rt.effects import EFFECT_KINDS, EffectParam, effect_kind, plugin_raw_state
 from atomsynth.rt.errors import EffectError, ParameterError
 
 
@@ -124,7 +124,11 @@ class EffectsChain:
         self.engine_inserts = 0
         for e in self.inserts:
             if e.kind == "plugin":
-                idx = bridge.load_plugin(e.path, params=e.values())
+                # its saved state (exact parameter values and anything else it stores); the
+                # named values only where it has none (pedalboard snaps them to a grid)
+                state = plugin_raw_state(e.plugin, flush=True)  # our copy: no render thread
+                idx = (bridge.load_plugin(e.path, state=state) if state
+                       else bridge.load_plugin(e.path, params=e.values()))
             else:
                 idx = bridge.add_effect(e.kind, **e.values())
             if idx is None:

@@ -26,6 +26,28 @@ def list_devices() -> list[dict]:
         return []
 
 
+def describe_notice(message: str, plugins: dict[str, str]) -> str:
+    """The watchdog's ``message`` in the window's words: which plugin (by its name, from
+    ``plugins``: path -> name) was active when the audio server died, and that playback was
+    restored (or the message as it is, for any other notice)."""
+    if "audio server" not in message or "died" not in message:
+        return message
+    suspect = next(((path, name) for path, name in plugins.items() if path and path in message),
+                   None)
+    where = message.rsplit("playback restored at ", 1)
+    pos = f" at {where[1].rstrip('.')}" if len(where) == 2 else ""
+    if suspect is not None:
+        head = (f"The audio server crashed while the plugin {suspect[1]!r} was active "
+                f"({suspect[0]}); it is left out of playback (a unity gain holds its place).")
+    elif "the active plugin was" in message:
+        path = message.split("the active plugin was ", 1)[1].split(":", 1)[0]
+        head = (f"The audio server crashed while the plugin {path} was active; it is left out "
+                "of playback.")
+    else:
+        head = "The audio server crashed (no plugin was active)."
+    return f"{head} Playback was restored{pos}. [{message}]"
+
+
 class EngineBridge:
     """Creates, feeds and closes the engine; remembers why audio is unavailable.
 
@@ -49,6 +71,14 @@ class EngineBridge:
         self.notices: list[str] = []
         """Messages of the audio server's watchdog (a crashed plugin named, a lost device,
         playback restored), newest last; the window shows and clears them."""
+
+    def take_notices(self) -> list[str]:
+        """The watchdog's messages since the last call (oldest first); the list is emptied.
+        The watchdog thread appends; popping from the front is atomic under the GIL."""
+        out = []
+        while self.notices:
+            out.append(self.notices.pop(0))
+        return out
 
     # -- lifetime -------------------------------------------------------------------------
     def open(self, atom_set: AtomSet, settings: MixSettings | None = None) -> str | None:

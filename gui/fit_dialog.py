@@ -82,7 +82,7 @@ class FitSettingsDialog(QDialog):
         return self.method.currentData()
 
     def options(self) -> dict:
-        """FitConfig fields for :func:`atomsynth.gui.jobs.fit_recording` ({} for atomize)."""
+        """FitConfig fields for :func:`atomsynth.offline.worker.fit_recording` ({} for atomize)."""
         if self.kind != "fit":
             return {}
         return {"sample_rate": int(self.rate.currentData()),

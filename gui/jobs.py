@@ -1,8 +1,14 @@
-"""Background jobs (renders, fits) in a QThread with progress and cancel.
+"""Background jobs with progress and cancel: in a worker process, or in a QThread.
 
-A job is a function ``fn(progress)`` where ``progress(fraction)`` reports the fraction done and
-raises :class:`Cancelled` once the user has cancelled, which ends the job at its next report.
-Errors become the ``failed`` signal's readable message; nothing propagates into Qt.
+Heavy work (fits, atomizing, long renders) runs in a :class:`ProcessJob`: a task of
+:mod:`atomsynth.offline.worker` in a process of the 'spawn' context (never forked from this Qt
+process) at lower priority; its progress arrives on a ``multiprocessing`` pipe polled by a
+QTimer; cancelling terminates the process; results come back as files.
+
+A :class:`Job` is a function ``fn(progress)`` in a QThread (light work: the preview, functions
+that cannot be named in another process), where ``progress(fraction)`` reports the fraction
+done and raises :class:`Cancelled` once the user has cancelled, which ends the job at its next
+report. Errors become the ``failed`` signal's readable message; nothing propagates into Qt.
 """
 
 from __future__ import annotations
@@ -12,8 +18,12 @@ import importlib.util
 import traceback
 from collections.abc import Callable
 
+from atomsynth.offline.worker import ANALYZERS
 from atomsynth.rt.errors import AtomsynthError
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+CANCEL_WAIT_S = 1.0
+"""How long a cancelled worker gets to end after SIGTERM before SIGKILL."""
 
 
 class Cancelled(Exception):
@@ -80,30 +90,147 @@ class Job(QThread):
             self.done.emit(result)
 
 
-def fit_recording(audio, *, sample_rate: int, progress: Callable, **options) -> object:
-    """Resonant atoms fitted to a recording (:func:`atomsynth.offline.fit.fit_audio`);
-    ``options`` are :class:`~atomsynth.offline.fit.FitConfig` fields (sample_rate,
-    atoms_per_second, iterations). PyTorch is imported here, in the worker thread."""
-    from atomsynth.offline.fit import FitConfig, fit_audio
+class ProcessJob(QObject):
+    """Runs ``task`` of :mod:`atomsynth.offline.worker` with ``args`` (plain data) in a worker
+    process; the same signals as :class:`Job`, plus ``finished()`` after any outcome.
 
-    atom_set, _report = fit_audio(audio, sample_rate, FitConfig(**options), progress=progress)
-    return atom_set
+    Parameters
+    ----------
+    collect : callable, optional
+        Turns the task's result (``{name: path or number}``) into what ``done`` carries, in
+        the GUI thread (reading the files back); its errors become ``failed``.
+    poll_ms : int
+        How often the queue is read.
+    """
 
+    progress = Signal(float)
+    done = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
 
-def atomize_recording(audio, *, sample_rate: int, progress: Callable) -> object:
-    """MDCT atoms of a recording within 60 dB of the loudest (one MDCT, frames of 2048)."""
-    from atomsynth.offline.atomizer import atomize
+    def __init__(self, task: str, args: dict, *, label: str = "",
+                 collect: Callable | None = None, parent=None, poll_ms: int = 50) -> None:
+        super().__init__(parent)
+        self.task, self.args, self.label = task, dict(args), label
+        self._collect = collect
+        self.process = None
+        self._queue = None
+        self._cancel = False
+        self._over = False
+        self.dialog = None
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(poll_ms))
+        self.timer.timeout.connect(self.poll)
 
-    progress(0.0)
-    return atomize(audio, sample_rate, scale=2048, threshold_db=60.0)
+    def start(self) -> None:
+        import multiprocessing
 
+        from atomsynth.offline.worker import run_task
 
-# How audio files become atoms: kind -> (function, what it does, modules it needs).
-ANALYZERS: dict[str, tuple[Callable, str, tuple[str, ...]]] = {
-    "fit": (fit_recording, "fit resonant atoms", ("torch", "atomsynth.offline.fit")),
-    "atomize": (atomize_recording, "atomize into MDCT atoms",
-                ("atomsynth.offline.atomizer",)),
-}
+        ctx = multiprocessing.get_context("spawn")
+        self._queue, writer = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=run_task, args=(self.task, self.args, writer),
+                                   name=f"atomsynth {self.task}", daemon=True)
+        self.process.start()
+        writer.close()  # the worker holds the only writing end: EOF when it is gone
+        self.timer.start()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel
+
+    def isRunning(self) -> bool:  # noqa: N802 - the same question as QThread's
+        return self.process is not None and not self._over
+
+    def cancel(self) -> None:
+        """Terminate the worker (SIGTERM; SIGKILL after :data:`CANCEL_WAIT_S`) and reap it."""
+        if self._over:
+            return
+        self._cancel = True
+        proc = self.process
+        if proc is not None:
+            proc.terminate()
+            proc.join(CANCEL_WAIT_S)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        self._finish(("cancelled", None))
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Block until the job is over (polling the queue); False on timeout (milliseconds,
+        as QThread's)."""
+        import time
+
+        deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
+        while not self._over:
+            self.poll()
+            if self._over or (deadline is not None and time.monotonic() > deadline):
+                break
+            time.sleep(0.02)
+        return self._over
+
+    def poll(self) -> None:
+        """Read every message waiting on the queue (the timer calls it)."""
+        if self._over or self._queue is None:
+            return
+        while True:
+            try:
+                if not self._queue.poll(0):
+                    break
+                kind, value = self._queue.recv()
+            except (EOFError, OSError, ValueError):
+                break
+            if kind == "progress":
+                self.progress.emit(float(value))
+            else:
+                self._finish((kind, value))
+                return
+        proc = self.process
+        if proc is not None and not proc.is_alive() and not self._over:
+            # ended without a word (killed, crashed in native code): one more look, then say so
+            try:
+                if not self._queue.poll(0.2):
+                    raise EOFError
+                kind, value = self._queue.recv()
+            except (EOFError, OSError, ValueError):
+                kind, value = "failed", (f"{self.label or self.task}: the worker process ended "
+                                         f"unexpectedly (exit code {proc.exitcode})")
+            if kind == "progress":
+                kind, value = "failed", (f"{self.label or self.task}: the worker process "
+                                         f"ended early (exit code {proc.exitcode})")
+            self._finish((kind, value))
+
+    def _finish(self, outcome) -> None:
+        if self._over:
+            return
+        self._over = True
+        self.timer.stop()
+        kind, value = outcome
+        if self.process is not None:
+            self.process.join(CANCEL_WAIT_S)
+        if self._queue is not None:
+            self._queue.close()
+        try:
+            if kind == "done":
+                result = value
+                if self._collect is not None:
+                    try:
+                        result = self._collect(value)
+                    except (AtomsynthError, OSError) as exc:
+                        self.failed.emit(f"{self.label}: {exc}")
+                        return
+                self.done.emit(result)
+            elif kind == "failed":
+                self.failed.emit(str(value))
+            else:
+                self.cancelled.emit()
+        finally:
+            self.finished.emit()
 
 
 def missing_module(module: str) -> bool:
@@ -131,3 +258,7 @@ def find_analyzer(kind: str | None = None):
             continue
         return fn, what
     return None, "cannot turn audio into atoms here: " + "; ".join(problems)
+
+
+__all__ = ["ANALYZERS", "CANCEL_WAIT_S", "Cancelled", "Job", "ProcessJob", "find_analyzer",
+           "missing_module"]

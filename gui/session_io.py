@@ -51,7 +51,7 @@ def capture(atom_set: AtomSet, mix: MixSettings, chain: EffectsChain, *,
         if e.kind == "plugin":
             inserts.append(InsertState(kind="plugin", name=e.name, path=str(Path(e.path).resolve()),
                                        params=_plugin_values(e.plugin),
-                                       state=plugin_state(e.plugin)))
+                                       state=plugin_state(e.plugin, flush=True)))
         else:
             vals = {k: (v if isinstance(v, bool) else float(v)) for k, v in e.values().items()}
             inserts.append(InsertState(kind=e.kind, name=e.name, params=vals))

@@ -288,11 +288,12 @@ class EffectsBridge:
         return self._append(Insert(kind, kind, None, proc))
 
     def load_plugin(self, path: str | os.PathLike, *, params: dict[str, Any] | None = None,
-                    plugin_name: str | None = None) -> int | None:
+                    plugin_name: str | None = None, state: bytes | None = None) -> int | None:
         """Host a VST3 (or AU) plugin; returns its insert index or None if it failed (reported).
 
-        ``params`` are set now, by name (strings parsed as :func:`_set_plugin_param` does); a
-        value the plugin refuses is reported in ``errors`` and the plugin kept.
+        ``state`` (the plugin's saved ``raw_state`` blob) is given to it first; ``params`` are
+        set after that, by name (strings parsed as :func:`_set_plugin_param` does); a value or
+        state the plugin refuses is reported in ``errors`` and the plugin kept.
         """
         import pedalboard
 
@@ -305,6 +306,11 @@ class EffectsBridge:
             self.errors.append(f"plugin {path}: cannot load ({str(exc).strip()}); skipped")
             return None
         with fpenv.preserved():
+            if state:
+                try:
+                    proc.raw_state = bytes(state)
+                except Exception as exc:  # noqa: BLE001 - reported, never fatal
+                    self.errors.append(f"plugin {path}: saved state refused ({exc})")
             for k, v in (params or {}).items():
                 try:
                     _set_plugin_param(proc, k, v)
@@ -459,7 +465,7 @@ class EffectsBridge:
             elif ins.kind == "plugin":
                 proc = ins.processor
                 raw = {k: proc.parameters[k].raw_value for k in getattr(proc, "parameters", {})}
-                idx = new.load_plugin(ins.path)
+                idx = new.load_plugin(ins.path, state=plugin_raw_state(proc))
                 if idx is not None:
                     copy = new._chain[idx].processor  # not yet seen by any render thread
                     for k, value in raw.items():
@@ -486,6 +492,27 @@ class EffectsBridge:
                  for i, r in enumerate(self.rooms)]
         lines += [f"insert {i}: {ins.name} ({ins.kind})" for i, ins in enumerate(self._chain)]
         return lines
+
+
+def plugin_raw_state(proc: Any, *, flush: bool = False) -> bytes | None:
+    """A hosted plugin's saved state blob (``raw_state``), or None where it cannot save one.
+
+    A VST3's state is its processor's: parameter changes reach it only when it processes
+    audio, so a plugin that has not processed since a change reports the old values. With
+    ``flush`` it first processes 32 frames of silence (then ``reset()``): only for a processor
+    that no render thread uses (the app's own copy).
+    """
+    try:
+        with fpenv.preserved():
+            if flush:
+                import numpy as np
+
+                proc(np.zeros((2, 32), np.float32), 48000.0, reset=False)
+                proc.reset()
+            raw = proc.raw_state
+    except Exception:  # noqa: BLE001 - not every plugin can save its state
+        return None
+    return bytes(raw) if raw else None
 
 
 def _set_requested(bridge: EffectsBridge, proc: Any, requested: dict[str, Any]) -> None:
@@ -524,4 +551,5 @@ def _set_plugin_param(proc: Any, name: str, value: Any) -> None:
     setattr(proc, name, value)
 
 
-__all__ = ["EFFECT_KINDS", "EffectKind", "EffectParam", "EffectsBridge", "effect_kind"]
+__all__ = ["EFFECT_KINDS", "EffectKind", "EffectParam", "EffectsBridge", "effect_kind",
+           "plugin_raw_state"]

@@ -285,7 +285,10 @@ def restore_plugin(fx, ins: InsertState, problems: list[str]) -> int | None:
 
 
 def apply_plugin_state(proc, ins: InsertState, problems: list[str]) -> None:
-    """Give a loaded plugin the saved ``state`` blob, then the saved parameter values."""
+    """Give a loaded plugin the saved ``state`` blob, then the saved parameter values that
+    differ from what the state gave (the state holds exact values: setting an equal named
+    value again would snap it to pedalboard's grid of 1001 steps; a stale state, saved before
+    the plugin processed a change, is corrected by the values)."""
     from atomsynth.rt import fpenv
 
     label = ins.name or Path(ins.path).stem
@@ -296,19 +299,29 @@ def apply_plugin_state(proc, ins: InsertState, problems: list[str]) -> None:
             except Exception as exc:  # noqa: BLE001 - plugins raise anything
                 problems.append(f"plugin {label!r}: saved state refused ({exc})")
         for k, v in ins.params.items():
+            if ins.state and _same_value(proc, k, v):
+                continue
             try:
                 setattr(proc, k, v)
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"plugin {label!r}: {k} = {v!r} refused ({exc})")
 
 
-def plugin_state(proc) -> str:
-    """A hosted plugin's state blob (``raw_state``) in base64, or ``""``."""
+def _same_value(proc, name: str, value) -> bool:
     try:
-        raw = proc.raw_state
-    except Exception:  # noqa: BLE001 - not every plugin can save its state
-        return ""
-    return base64.b64encode(bytes(raw)).decode("ascii") if raw else ""
+        now = getattr(proc, name)
+        return bool(abs(float(now) - float(value)) <= 1e-6 * max(1.0, abs(float(value))))
+    except Exception:  # noqa: BLE001 - a plugin may refuse to report a value
+        return False
+
+
+def plugin_state(proc, *, flush: bool = False) -> str:
+    """A hosted plugin's state blob (``raw_state``) in base64, or ``""`` (``flush``: see
+    :func:`~atomsynth.rt.effects.plugin_raw_state`)."""
+    from atomsynth.rt.effects import plugin_raw_state
+
+    raw = plugin_raw_state(proc, flush=flush)
+    return base64.b64encode(raw).decode("ascii") if raw else ""
 
 
 def make_synth(atom_set: AtomSet, session: Session, sample_rate: int, *,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from atomsynth.rt.effects import EffectsBridge
+from atomsynth.rt.server.effects_spec import state_text
 
 
 class RemoteEffects:
@@ -34,10 +35,13 @@ class RemoteEffects:
         return idx
 
     def load_plugin(self, path: str | os.PathLike, *, params: dict[str, Any] | None = None,
-                    plugin_name: str | None = None) -> int | None:
-        idx = self.local.load_plugin(path, params=params, plugin_name=plugin_name)
+                    plugin_name: str | None = None, state: bytes | None = None) -> int | None:
+        """Load the plugin here and in the server, with the same saved ``state`` (its
+        ``raw_state`` blob, sent in base64) and then ``params``."""
+        idx = self.local.load_plugin(path, params=params, plugin_name=plugin_name, state=state)
         if idx is not None:
-            self._send({"op": "load_plugin", "path": str(path), "params": dict(params or {})})
+            self._send({"op": "load_plugin", "path": str(path), "state": state_text(state),
+                        "params": dict(params or {})})
         return idx
 
     def remove_insert(self, index: int) -> None:
