@@ -57,7 +57,6 @@ from atomsynth.rt.errors import AtomFileError  # noqa: E402
 from atomsynth.rt.mdct_codec import decode_mdct, encode_mdct  # noqa: E402
 from atomsynth.rt.presets import available_presets, load_mode_table  # noqa: E402
 
-
 BATCH = 16
 """Variants run per Hypothesis example in the byte-level targets (amortizes generation)."""
 

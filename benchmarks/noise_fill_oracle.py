@@ -11,6 +11,7 @@ mean mel distance and ViSQOL without and with the fill.
 from __future__ import annotations
 
 import numpy as np
+
 from atomsynth.offline.encoder import encode
 from atomsynth.offline.masking import bark
 from atomsynth.offline.quality import mel_distance, visqol

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.codec import pursue
 from atomsynth.offline.encoder import decode, encode

@@ -23,7 +23,6 @@ import time
 
 import numpy as np
 
-
 from atomsynth.rt import AtomSet, ResonantAtoms  # noqa: E402
 from atomsynth.rt.engine import Engine  # noqa: E402
 from tests.support.jack_server import (  # noqa: E402

@@ -16,6 +16,23 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
 from atomsynth.gui.atom_view import AtomView
 from atomsynth.gui.compare import Original, OriginalPlayer, aligned, residual
 from atomsynth.gui.document import AtomDocument, Selection
@@ -37,22 +54,6 @@ from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.audio_io import AUDIO_SUFFIXES, is_audio_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.session import session_path_for
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QApplication,
-    QDockWidget,
-    QFileDialog,
-    QHBoxLayout,
-    QInputDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressDialog,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
 
 PREVIEW_MAX_ATOMS = 2000
 """Above this many atoms the waveform/spectrogram preview is rendered only on request
@@ -1287,6 +1288,7 @@ def main(argv: list[str] | None = None, *, path=None, device=None, audio: bool =
          screenshot: str | None = None, size: tuple[int, int] = (1500, 900)) -> int:
     """Run the app. ``screenshot``: save a PNG of the window once it is drawn, then quit."""
     import pyqtgraph as pg
+
     from atomsynth.gui.theme import apply_dark_theme
 
     if screenshot and "QT_QPA_PLATFORM" not in os.environ:

@@ -24,13 +24,14 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
+
 from atomsynth.gui.document import Selection
 from atomsynth.gui.grid import Grid, note_name
 from atomsynth.gui.spectrogram import SpectrogramImage
 from atomsynth.rt.atoms import AtomSet
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 PALETTE = ("#4e9cff", "#ff8c42", "#3ddc97", "#ff5e7e", "#b48cff", "#ffd166", "#5ee6eb",
            "#f78fb3", "#9bd770", "#c08457", "#8aa1ff", "#e0e0e0")

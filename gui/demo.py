@@ -8,6 +8,7 @@ the view.
 from __future__ import annotations
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.errors import PresetError
 from atomsynth.rt.presets import add_mode_table, get_preset

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
 from atomsynth.rt.atomfile import load, save
 from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS
 from atomsynth.rt.presets import apply_preset
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
 
 _SPEC = {
     "resonant": {s.name: s for s in RESONANT_PARAMS},

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.rt.effects import EFFECT_KINDS, EffectParam, effect_kind, plugin_raw_state
 from atomsynth.rt.errors import EffectError, ParameterError
 

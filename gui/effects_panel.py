@@ -10,17 +10,6 @@ message; it never takes the window down.
 
 from __future__ import annotations
 
-from atomsynth.gui.effects import (
-    Effect,
-    EffectParam,
-    EffectsChain,
-    builtin_names,
-    load_vst3,
-    make_builtin,
-    room_files,
-)
-from atomsynth.gui.plugins import PluginBrowser, one_line
-from atomsynth.rt.errors import AtomsynthError
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +23,18 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from atomsynth.gui.effects import (
+    Effect,
+    EffectParam,
+    EffectsChain,
+    builtin_names,
+    load_vst3,
+    make_builtin,
+    room_files,
+)
+from atomsynth.gui.plugins import PluginBrowser, one_line
+from atomsynth.rt.errors import AtomsynthError
 
 _STEPS = 1000
 

@@ -11,10 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from atomsynth.gui.document import Selection
-from atomsynth.rt.atoms import AtomSet
-from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
-from atomsynth.rt.presets import available_presets
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
@@ -32,6 +28,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from atomsynth.gui.document import Selection
+from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.params import MDCT_PARAMS, RESONANT_PARAMS, ParamSpec
+from atomsynth.rt.presets import available_presets
 
 
 def _decimals(spec: ParamSpec) -> int:

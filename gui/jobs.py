@@ -18,9 +18,10 @@ import importlib.util
 import traceback
 from collections.abc import Callable
 
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
 from atomsynth.offline.worker import ANALYZERS
 from atomsynth.rt.errors import AtomsynthError
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 CANCEL_WAIT_S = 1.0
 """How long a cancelled worker gets to end after SIGTERM before SIGKILL."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from atomsynth.gui.mixdown import MACRO_DEFAULTS, MixSettings
-from atomsynth.rt.atoms import AtomSet
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,6 +23,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from atomsynth.gui.mixdown import MACRO_DEFAULTS, MixSettings
+from atomsynth.rt.atoms import AtomSet
 
 
 @dataclass(frozen=True)

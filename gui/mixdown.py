@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.macros import NEUTRAL, bake_macros
 from atomsynth.rt.params import RESONANT_PARAMS

@@ -14,9 +14,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import nnls
+
 from atomsynth.rt.atoms import ResonantAtoms
 from atomsynth.rt.stft import stft
-from scipy.optimize import nnls
 
 N_FFT = 2048
 HOP = 256

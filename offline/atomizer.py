@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet, MdctAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.features import (

@@ -23,7 +23,6 @@ from atomsynth.rt.audio_io import is_audio_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
 
-
 @dataclass(frozen=True)
 class FitJob:
     """One file to fit: input path, output atom file, report file."""

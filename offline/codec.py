@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from atomsynth.offline.atomizer import check_audio, features_to_set
 from atomsynth.offline.pursuit import PursuitResult, check_scales, matching_pursuit
 from atomsynth.rt.atomfile import to_bytes

@@ -28,6 +28,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from atomsynth.offline.atomizer import all_atoms, check_audio, check_scale, fit_bitrate
 from atomsynth.offline.masking import importance
 from atomsynth.rt.atomfile import from_bytes, to_bytes

@@ -19,15 +19,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+
 from atomsynth.offline.analysis import calibrate_gains, initial_atoms, stft_power
 from atomsynth.offline.losses import MultiResolutionSTFTLoss, SparsityLoss
 from atomsynth.offline.render_torch import atoms_from_params, params_from_atoms, render_atoms
-from atomsynth.rt.progress import TextProgress
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.extent import atom_end_s
+from atomsynth.rt.progress import TextProgress
 from atomsynth.rt.resample import resample
-
 
 # name: (forward transform kind, learning-rate multiplier)
 _RAW = {

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from atomsynth.rt.errors import ParameterError
 from torch import nn
+
+from atomsynth.rt.errors import ParameterError
 
 
 def _check_sizes(name: str, sizes: Sequence[int]) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ on the largest ratios, so what is masked costs nothing.
 from __future__ import annotations
 
 import numpy as np
+
 from atomsynth.rt.atoms import MdctAtoms
 
 LOWER_SLOPE_DB = 27.0

@@ -15,9 +15,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import hilbert
+
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.modes import ModeTable
-from scipy.signal import hilbert
 
 
 @dataclass(frozen=True)

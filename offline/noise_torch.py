@@ -8,6 +8,7 @@ the int64 range, and results are masked to 32 bits.
 from __future__ import annotations
 
 import torch
+
 from atomsynth.rt.noise import GOLDEN, MASK32, MUL1, MUL2, SCALE
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.params import check_sample_rate
 

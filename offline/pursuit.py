@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from atomsynth.offline import mp_kernels as K
 from atomsynth.offline.atomizer import check_audio
 from atomsynth.rt.atoms import MdctAtoms

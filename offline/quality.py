@@ -31,10 +31,11 @@ import math
 from functools import lru_cache
 
 import numpy as np
+
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 from atomsynth.rt.params import check_sample_rate
-from atomsynth.rt.stft import stft
 from atomsynth.rt.resample import resample
+from atomsynth.rt.stft import stft
 
 VISQOL_RATE = 48000
 LSD_FFT_SIZES = (512, 1024, 2048)

@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
+
 from atomsynth.offline.noise_torch import uniform_noise_rows
 from atomsynth.rt.atoms import ResonantAtoms
 from atomsynth.rt.burst import (

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.rt.atomfile import save
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.presets import data_dir, get_preset

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.atoms import MAX_TIME_S, AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomFileError, AtomsynthError

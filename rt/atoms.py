@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
+
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import (

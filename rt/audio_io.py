@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
 from atomsynth.rt.atomic import atomic_path
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 

@@ -27,6 +27,7 @@ import functools
 import math
 
 import numpy as np
+
 from atomsynth.rt.noise import uniform_noise, uniform_noise_into
 
 ENVELOPE_FLOOR_DB = -80.0

@@ -1,8 +1,9 @@
 """Live edits that cannot kill the render thread: checks, a coalescing queue, a guard.
 
 * :func:`check_atom_set_for` validates a set swap against the running synthesizer (channels,
-  rooms; MDCT atoms at another rate are resampled, so any rate swaps in) in the caller's thread, which raises
-  :class:`~atomsynth.rt.errors.ParameterError`; the render thread never sees the edit.
+  rooms; MDCT atoms at another rate are resampled, so any rate swaps in) in the caller's
+  thread, which raises :class:`~atomsynth.rt.errors.ParameterError`; the render thread never
+  sees the edit.
 * :class:`EditQueue` carries edits from control threads to the render thread, bounded; edits
   with a key (a macro, a group's gain) coalesce: the newest value per key replaces the pending
   one in place, so a burst of 20,000 macro moves is a handful of edits, none refused.

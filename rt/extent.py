@@ -13,6 +13,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from atomsynth.rt.burst import burst_length_array
 from atomsynth.rt.modes import ModeTable, atom_modes
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from atomsynth.rt.atoms import MdctAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.params import MDCT_SCALES

@@ -30,12 +30,13 @@ import math
 import zlib
 
 import numpy as np
+from numba import njit
+
 from atomsynth.rt import rangecoder as rc
 from atomsynth.rt.atoms import MAX_TIME_S, MdctAtoms
 from atomsynth.rt.errors import AtomFileError
 from atomsynth.rt.features import MdctFeatures, dequantize_mdct, order, quantize_mdct
 from atomsynth.rt.params import MDCT_SCALES
-from numba import njit
 
 CODING = "mdct-range-v1"
 STEREO_MODES = ("mono", "lr", "ms")

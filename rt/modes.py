@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from atomsynth.rt.errors import PresetError
 from atomsynth.rt.params import MAX_MODES
 

@@ -18,8 +18,9 @@ device lookup and host APIs (ALSA, JACK, PulseAudio) are the same as sounddevice
 from __future__ import annotations
 
 import numpy as np
-from atomsynth.rt.errors import AudioDeviceError
 from numba import carray, cfunc, types
+
+from atomsynth.rt.errors import AudioDeviceError
 
 HDR = 16
 (H_TOTAL, H_R, H_W, H_DEPTH, H_BLOCK, H_CH, H_PRIMED, H_RENDERING, H_MISSES, H_PA_UNDER,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.errors import ParameterError, PresetError
 from atomsynth.rt.modes import ModeTable

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.audio_io import write_audio
 from atomsynth.rt.extent import ceil_samples

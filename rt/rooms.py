@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.rt.audio_io import is_audio_path
 from atomsynth.rt.errors import EffectError
 

@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
 from atomsynth.rt import ResonantAtoms  # noqa: E402
 from atomsynth.rt.burst import burst, envelope  # noqa: E402
 from atomsynth.rt.mdct import atom_waveform  # noqa: E402

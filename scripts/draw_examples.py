@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
 from atomsynth.rt.atomfile import load  # noqa: E402
 from atomsynth.rt.presets import data_dir  # noqa: E402
 from atomsynth.rt.reference import render  # noqa: E402

@@ -8,12 +8,13 @@ containers must refuse) mixed in.
 
 from __future__ import annotations
 
+from hypothesis import strategies as st
+
 from atomsynth.rt import AtomSet
 from atomsynth.rt.atoms import MAX_TIME_S, MdctAtoms, ResonantAtoms
 from atomsynth.rt.errors import AtomsynthError
 from atomsynth.rt.params import MDCT_PARAMS, MDCT_SCALES, RESONANT_PARAMS
 from atomsynth.rt.presets import available_presets, load_mode_table
-from hypothesis import strategies as st
 
 _TEXT = st.text(min_size=1, max_size=12)  # includes lone surrogates: the containers refuse them
 _JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-2**63, 2**63),

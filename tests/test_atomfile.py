@@ -10,12 +10,13 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from atomsynth.rt import AtomFileError, AtomSet, MdctAtoms, ResonantAtoms, atomfile
 from atomsynth.rt.mdct_codec import merge_duplicates
 from atomsynth.rt.modes import ModeTable
 from atomsynth.rt.params import RESONANT_PARAMS
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 
 def sample_set(rng: np.random.Generator, n: int = 50, m: int = 40) -> AtomSet:

@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import pytest
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atomfile import load, save
 from atomsynth.rt.atomic import write_bytes_atomic

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+
 from atomsynth.offline.atomize_stream import atomize_file
 from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.quality import snr_db

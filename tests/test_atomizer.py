@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from atomsynth.offline.atomizer import atomize, atoms_for_snr
 from atomsynth.offline.quality import snr_db
 from atomsynth.rt.atomfile import from_bytes, to_bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.rt import AtomSet, MdctAtoms, ParameterError, ResonantAtoms
 from atomsynth.rt.burst import envelope_end
 from atomsynth.rt.modes import ModeTable

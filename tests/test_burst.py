@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.rt.burst import burst, burst_length, bursts, envelope, envelope_end
 
 SR = 48000

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+
+from atomsynth.cli import main
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atomfile import load, save
 from atomsynth.rt.reference import render
-
-from atomsynth.cli import main
 
 
 @pytest.fixture

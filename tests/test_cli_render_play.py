@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from atomsynth.cli import main
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atomfile import save
 from atomsynth.rt.audio_io import read_audio
@@ -12,8 +14,6 @@ from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.engine import render_through
 from atomsynth.rt.reference import render
 from atomsynth.rt.synth import StreamingSynth
-
-from atomsynth.cli import main
 
 SR = 48000
 
@@ -74,10 +74,9 @@ def test_play_without_device_lists_devices(atom_file, capsys, monkeypatch):
 
 
 def test_render_cli_stream_matches_reference(tmp_path, capsys):
+    from atomsynth.cli import main
     from atomsynth.rt.atomfile import save
     from atomsynth.rt.audio_io import read_audio
-
-    from atomsynth.cli import main
 
     atoms = ResonantAtoms(onset_s=[0.0, 0.1, 0.2], f0_hz=[220.0, 330.0, 440.0], t60_s=0.3,
                           gain_db=-6.0, group=[0, 1, 1], seed=[3, 4, 5])

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from atomsynth.rt import AtomSet, ResonantAtoms
-from atomsynth.rt.atomfile import save
 
 from atomsynth.cli import main
+from atomsynth.rt import AtomSet, ResonantAtoms
+from atomsynth.rt.atomfile import save
 
 SR = 22050
 

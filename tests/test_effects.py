@@ -7,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import signal
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.audio_io import write_audio
 from atomsynth.rt.effects import EffectsBridge
 from atomsynth.rt.engine import Engine
 from atomsynth.rt.rooms import find_room_file, generate_room
 from atomsynth.rt.synth import StreamingSynth
-from scipy import signal
-
 from tests.support.dpf_plugin import build_test_gain_plugin, dpf_missing_reason
 
 SR = 48000

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+
 from atomsynth.rt.effects import EffectsBridge
 
 pytest.importorskip("pedalboard")

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+from atomsynth.cli import main
 from atomsynth.offline.encoder import choose_stereo, decode, encode, short_ref
 from atomsynth.offline.masking import masking_threshold
 from atomsynth.offline.quality import mel_distance
@@ -15,8 +17,6 @@ from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.audio_io import read_audio
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.mdct import mdct
-
-from atomsynth.cli import main
 
 DATA = Path(__file__).parent / "data"
 

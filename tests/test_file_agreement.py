@@ -11,13 +11,13 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+
+from atomsynth.commands.info import describe
 from atomsynth.rt import AtomSet
 from atomsynth.rt.atomfile import EXACT_VERSION, MAGIC, from_bytes, to_bytes, unpack_header
 from atomsynth.rt.atoms import MdctAtoms
 from atomsynth.rt.errors import AtomFileError, ParameterError
-from hypothesis import HealthCheck, given, settings
-
-from atomsynth.commands.info import describe
 from tests.strategies import atom_sets
 
 

@@ -16,6 +16,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+
 from atomsynth.gui.app import MainWindow  # noqa: E402
 from atomsynth.gui.document import AtomDocument, Selection  # noqa: E402
 from atomsynth.gui.effects import room_files  # noqa: E402
@@ -27,9 +31,6 @@ from atomsynth.rt.atoms import AtomSet, MdctAtoms, ResonantAtoms  # noqa: E402
 from atomsynth.rt.audio_io import read_audio, write_audio  # noqa: E402
 from atomsynth.rt.errors import ParameterError  # noqa: E402
 from atomsynth.rt.reference import render  # noqa: E402
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 SR = 16000
 
@@ -510,8 +511,9 @@ def test_many_void_qt_calls_do_not_abort(qtbot):
     bindings do not leak, or the guard in atomsynth.gui has made None immortal."""
     import sys
 
-    from atomsynth.gui._refcount_guard import leaks_none
     from PySide6.QtWidgets import QLabel
+
+    from atomsynth.gui._refcount_guard import leaks_none
 
     label = QLabel()
     qtbot.addWidget(label)

@@ -19,7 +19,6 @@ from atomsynth.gui.fit_dialog import FitSettingsDialog  # noqa: E402
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms  # noqa: E402
 from atomsynth.rt.audio_io import write_audio  # noqa: E402
 from atomsynth.rt.reference import render  # noqa: E402
-
 from tests.test_gui import SR, atoms_file, settings, small_set, win  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parents[1]

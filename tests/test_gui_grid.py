@@ -13,10 +13,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
-from atomsynth.gui.document import Selection  # noqa: E402
-from atomsynth.gui.grid import Grid, midi_of, note_name  # noqa: E402
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
+from atomsynth.gui.document import Selection  # noqa: E402
+from atomsynth.gui.grid import Grid, midi_of, note_name  # noqa: E402
 from tests.test_gui import atoms_file, drag, settings, small_set, view_point, win  # noqa: E402,F401
 
 

@@ -19,12 +19,13 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 pytest.importorskip("torch")
 
+from PySide6.QtCore import QSettings  # noqa: E402
+
 from atomsynth.gui.app import MainWindow  # noqa: E402
 from atomsynth.gui.jobs import ProcessJob  # noqa: E402
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms  # noqa: E402
 from atomsynth.rt.audio_io import write_audio  # noqa: E402
 from atomsynth.rt.reference import render  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
 
 SR = 16000
 TRUE = ResonantAtoms(onset_s=[0.01, 0.12], f0_hz=[440.0, 660.0], t60_s=[0.4, 0.3],

@@ -13,6 +13,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 
+from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QDialog, QLineEdit  # noqa: E402
+
 from atomsynth.gui.plugins import (  # noqa: E402
     PluginBrowser,
     PluginFileDialog,
@@ -20,11 +23,11 @@ from atomsynth.gui.plugins import (  # noqa: E402
     standard_vst3_dirs,
     vst3_dirs,
 )
-from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QDialog, QLineEdit  # noqa: E402
-
-from tests.test_gui import win  # noqa: E402,F401 - the window fixture
-from tests.test_gui import atoms_file, settings  # noqa: E402,F401
+from tests.test_gui import (  # noqa: E402,F401
+    atoms_file,
+    settings,
+    win,  # noqa: E402,F401 - the window fixture
+)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pyqtgraph")
 
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
+
 from atomsynth.gui.app import MainWindow  # noqa: E402
 from atomsynth.gui.document import Selection  # noqa: E402
 from atomsynth.rt.atomfile import load, save  # noqa: E402
@@ -30,9 +33,6 @@ from atomsynth.rt.session import (  # noqa: E402
     read_session,
     session_path_for,
 )
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
-
 from tests.test_gui import SR, small_set  # noqa: E402
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.atoms import MdctAtoms
 from atomsynth.rt.edit_queue import EditQueue

@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from atomsynth.cli import main  # noqa: E402
 from atomsynth.offline.lm.data import (  # noqa: E402
     TASKS,
     WindowSampler,
@@ -29,8 +30,6 @@ from atomsynth.rt import AtomSet, MdctAtoms, ResonantAtoms  # noqa: E402
 from atomsynth.rt.atomfile import load  # noqa: E402
 from atomsynth.rt.audio_io import write_audio  # noqa: E402
 from atomsynth.rt.errors import ParameterError as PErr  # noqa: E402
-
-from atomsynth.cli import main  # noqa: E402
 
 SR = 22050
 

@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
+
 from atomsynth.rt import AtomSet, MdctAtoms
 from atomsynth.rt.atomfile import _PREFIX, from_bytes, pack_header, to_bytes, unpack_header
 from atomsynth.rt.errors import AtomFileError

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from atomsynth.offline.modal import estimate_modes
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.presets import load_mode_table

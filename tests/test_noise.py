@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.rt.noise import noise_bits, uniform_noise, uniform_noise_into
 
 torch = pytest.importorskip("torch")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.offline import opus, quality
 from atomsynth.rt.errors import ParameterError
 

@@ -6,6 +6,8 @@ import json
 
 import numpy as np
 import pytest
+
+from atomsynth.cli import main
 from atomsynth.rt import AtomSet, PresetError, ResonantAtoms
 from atomsynth.rt.atomfile import load
 from atomsynth.rt.modes import atom_modes
@@ -16,8 +18,6 @@ from atomsynth.rt.presets import (
     load_mode_table,
 )
 from atomsynth.rt.reference import render
-
-from atomsynth.cli import main
 
 REQUIRED = {"uniform_bar", "marimba", "xylophone", "vibraphone", "glockenspiel", "tubular_bell",
             "church_bell", "circular_membrane", "rectangular_plate", "stiff_string",

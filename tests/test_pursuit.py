@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.offline import mp_kernels as K
 from atomsynth.offline.codec import pursue
 from atomsynth.offline.pursuit import _Tables, matching_pursuit

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from atomsynth.offline import quality
 from atomsynth.rt.errors import ParameterError
 

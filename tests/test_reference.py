@@ -6,13 +6,14 @@ import math
 
 import numpy as np
 import pytest
+from scipy import fft as sfft
+from scipy import signal
+
 from atomsynth.rt import AtomSet, MdctAtoms, ResonantAtoms
 from atomsynth.rt.burst import burst, burst_length, resonance_norm
 from atomsynth.rt.mdct import atom_waveform, dct4, imdct, mdct, n_frames, sine_window
 from atomsynth.rt.modes import atom_modes
 from atomsynth.rt.reference import mode_poles, pan_gains, render, resonant_atom_signal
-from scipy import fft as sfft
-from scipy import signal
 
 SR = 48000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from atomsynth.rt import AtomSet, ResonantAtoms
 from atomsynth.rt.extent import atom_extent_samples, burst_lengths
 from atomsynth.rt.modes import ModeTable, atom_modes

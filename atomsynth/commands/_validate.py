@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.rt.errors import AtomsynthError, ParameterError
 
 MAX_RENDER_S = 86400.0

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from atomsynth.commands import _validate as v
-
 from atomsynth.rt.atomfile import load
 from atomsynth.rt.audio_io import write_audio
 

@@ -8,11 +8,10 @@ minimal file and warns (exit status 0); silence encodes to an empty set.
 
 from __future__ import annotations
 
-from atomsynth.commands import _validate as v
-
 import sys
 import time
 
+from atomsynth.commands import _validate as v
 from atomsynth.rt.atomic import write_bytes_atomic
 from atomsynth.rt.audio_io import read_audio
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from atomsynth.rt.examples import DEFAULT_EXAMPLE, example_paths, examples_dir
 from atomsynth.rt.atomfile import load
+from atomsynth.rt.examples import DEFAULT_EXAMPLE, example_paths, examples_dir
 
 
 def add_arguments(parser) -> None:

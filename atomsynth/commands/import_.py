@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from atomsynth.commands import _validate as v
-
 from atomsynth.rt.interchange.formats import FORMATS
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from atomsynth.offline.atomizer import atomize
 from atomsynth.offline.lm.tokenizer import TokenSet, _order_keys
 from atomsynth.rt.atomfile import load

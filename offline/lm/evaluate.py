@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from atomsynth.offline.lm.data import TASKS, collate, fixed_windows, task_mask
 from atomsynth.offline.lm.tokenizer import Schema
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
 from atomsynth.offline.lm.data import extract_window, n_steps
 from atomsynth.offline.lm.model import AtomLM
 from atomsynth.offline.lm.tokenizer import Schema, TokenSet, _order_keys

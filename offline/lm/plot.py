@@ -19,8 +19,9 @@ def loss_curve_png(history: list[list[float]], path: str | Path, *,
     reference : dict of str to float, optional
         Horizontal lines (label -> nats), e.g. the baselines' NLL.
     """
-    from atomsynth.rt.atomic import write_bytes_atomic as atomic_write_bytes
     from PIL import Image, ImageDraw
+
+    from atomsynth.rt.atomic import write_bytes_atomic as atomic_write_bytes
 
     h = np.asarray(history, dtype=np.float64).reshape(-1, 3)
     tr, va = h[h[:, 1] >= 0], h[h[:, 1] < 0]

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from atomsynth.rt.atoms import AtomSet, ResonantAtoms
 from atomsynth.rt.errors import ParameterError
 from atomsynth.rt.features import ORDERS, MdctFeatures, dequantize_mdct, quantize_mdct

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+
 from atomsynth.offline.lm.data import (
     TASKS,
     WindowSampler,
@@ -88,6 +89,7 @@ is meant for a GPU (transformer 384 wide, 8 layers; windows of 64 steps, 256 ato
 def count_channels(files: list[Path]) -> int:
     """The most channels any of the files has (audio header or ``.atoms`` header)."""
     import soundfile as sf
+
     from atomsynth.rt.atomfile import load
 
     most = 1

@@ -91,7 +91,8 @@ def apply_change(bridge: EffectsBridge, change: dict[str, Any], *,
                  skip_plugins: frozenset[str] = frozenset()) -> None:
     """Apply one JSON change to ``bridge``: ``add_effect`` (kind, params), ``load_plugin``
     (path, state, raw, params: applied in that order), ``remove_insert`` (index),
-    ``set_param`` (index, name, value), ``set_room_file`` (name, path). Failures land in ``bridge.errors`` (never fatal)."""
+    ``set_param`` (index, name, value), ``set_room_file`` (name, path). Failures land in
+    ``bridge.errors`` (never fatal)."""
     op = change.get("op")
     try:
         if op == "add_effect":
