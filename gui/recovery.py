@@ -20,6 +20,7 @@ from pathlib import Path
 from atomsynth.rt.atomfile import save
 from atomsynth.rt.atomic import write_text_atomic
 from atomsynth.rt.atoms import AtomSet
+from atomsynth.rt.processes import pid_alive
 from atomsynth.rt.session import Session, session_path_for, write_session
 
 
@@ -51,20 +52,6 @@ def default_recovery_dir() -> Path:
 
     loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return (Path(loc) if loc else Path.home() / ".atomsynth") / "recovery"
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 class Recovery:
@@ -107,7 +94,7 @@ class Recovery:
                 pid = int(p.stem.split("-", 1)[1])
             except ValueError:
                 continue
-            if _alive(pid):
+            if pid_alive(pid):
                 continue
             try:
                 info = json.loads(self._info_path(p).read_text(encoding="utf-8"))

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from atomsynth.rt.errors import AtomsynthError, AudioDeviceError
+from atomsynth.rt.processes import pid_alive
 from atomsynth.rt.server import protocol as Q
 
 _names = itertools.count()
@@ -182,13 +183,7 @@ class ServerClient:
             return self.process.poll() is None
         if self.seg.server is None or int(self.seg.server["state"]) == Q.S_CLOSED:
             return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid_alive(self.pid)
 
     def close(self, *, shutdown: bool = False, timeout_s: float = 1.0) -> None:
         """Detach (and with ``shutdown``, stop the server); returns within ``timeout_s``

@@ -32,6 +32,7 @@ import numpy as np
 
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.errors import AtomsynthError
+from atomsynth.rt.processes import pid_alive
 from atomsynth.rt.server import effects_spec
 from atomsynth.rt.server import protocol as Q
 from atomsynth.rt.server.core import AudioCore
@@ -374,13 +375,7 @@ class AudioServer:
 
     # ------------------------------------------------------------------ loop
     def _client_alive(self, pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return pid_alive(pid)
 
     def _service_slots(self, now: float, publish: bool) -> int:
         attached = 0
