@@ -32,10 +32,10 @@ import numpy as np
 
 from atomsynth.rt.atoms import AtomSet
 from atomsynth.rt.effects import EffectsBridge
-from atomsynth.rt.errors import AtomsynthError, ParameterError
+from atomsynth.rt.errors import AtomsynthError
 from atomsynth.rt.progress import Progress
 from atomsynth.rt.replay import Controls, render_through, render_with_controls
-from atomsynth.rt.server.core import ROOM_BUSES, AudioCore
+from atomsynth.rt.server.core import ROOM_BUSES, AudioCore, check_stream_options
 from atomsynth.rt.server.devices import (
     list_output_devices,
     rescan_output_devices,
@@ -113,12 +113,7 @@ class Engine:
             self.latency, self.device_index = latency, None
             self.effects = self._local.effects
             return
-        if not isinstance(block_size, (int, np.integer)) or not 16 <= block_size <= 8192:
-            raise ParameterError(f"block_size = {block_size!r} is out of range; allowed "
-                                 "[16, 8192]")
-        if not isinstance(ahead_blocks, (int, np.integer)) or not 1 <= ahead_blocks <= 64:
-            raise ParameterError(f"ahead_blocks = {ahead_blocks!r} is out of range; allowed "
-                                 "[1, 64]")
+        check_stream_options(block_size=block_size, ahead_blocks=ahead_blocks)
         self.block_size = int(block_size)
         self.ahead_blocks = int(ahead_blocks)
         self._synth = StreamingSynth(atom_set, sample_rate=sample_rate, max_block=8192,

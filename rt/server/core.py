@@ -52,6 +52,15 @@ ROOM_BUSES = 8
 names swaps its rooms in without a new synthesizer or a new stream while it needs no more."""
 
 
+def check_stream_options(*, block_size: int, ahead_blocks: int) -> None:
+    """Refuse a block size outside [16, 8192] frames or a render-ahead depth outside [1, 64]
+    blocks (:class:`ParameterError` naming the value)."""
+    if not isinstance(block_size, (int, np.integer)) or not 16 <= block_size <= 8192:
+        raise ParameterError(f"block_size = {block_size!r} is out of range; allowed [16, 8192]")
+    if not isinstance(ahead_blocks, (int, np.integer)) or not 1 <= ahead_blocks <= 64:
+        raise ParameterError(f"ahead_blocks = {ahead_blocks!r} is out of range; allowed [1, 64]")
+
+
 class AudioCore:
     """Plays an atom set in real time and takes live edits (see the module).
 
@@ -81,12 +90,7 @@ class AudioCore:
                  device: int | str | None = None, latency: str | float = "low",
                  output: bool = True, ahead_blocks: int = 4,
                  effects: EffectsBridge | None = None, freeze_gc: bool = True) -> None:
-        if not isinstance(block_size, (int, np.integer)) or not 16 <= block_size <= 8192:
-            raise ParameterError(f"block_size = {block_size!r} is out of range; allowed "
-                                 "[16, 8192]")
-        if not isinstance(ahead_blocks, (int, np.integer)) or not 1 <= ahead_blocks <= 64:
-            raise ParameterError(f"ahead_blocks = {ahead_blocks!r} is out of range; allowed "
-                                 "[1, 64]")
+        check_stream_options(block_size=block_size, ahead_blocks=ahead_blocks)
         self.block_size = int(block_size)
         self.freeze_gc = bool(freeze_gc)
         self.max_batch = max(1, int(ahead_blocks) // 2)
