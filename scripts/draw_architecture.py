@@ -70,8 +70,8 @@ def draw(out: Path) -> None:
         ("gui/  (PySide6, pyqtgraph)",
          ["atom view, inspector, macros,", "effects panel, transport"], COLOURS["gui"], False),
         ("atomsynth play", ["status line, underflows,", "peak CPU load"], COLOURS["client"], False),
-        ("Python API", ["rt.Engine today;", "a server client next"], COLOURS["client"], False),
-        ("OSC", ["UDP messages"], COLOURS["client"], True),
+        ("Python API", ["rt.Engine: a client", "of the server"], COLOURS["client"], False),
+        ("OSC", ["UDP on loopback"], COLOURS["client"], False),
         ("MIDI", ["note-on, controllers"], COLOURS["client"], True),
     ]
     xs = [0.02, 0.23, 0.41, 0.59, 0.75]
@@ -82,15 +82,14 @@ def draw(out: Path) -> None:
     # Shared-memory rings.
     box(ax, 0.02, 0.64, 0.87, 0.07, "shared-memory rings (lock-free, bounded)",
         ["edits and transport in  ·  status, meters and levels out  ·  .atoms bytes"],
-        colour="#fff6cc", dashed=True)
+        colour="#fff6cc")
     for x, w in zip(xs, ws):
         arrow(ax, (x + w / 2, 0.77), (x + w / 2, 0.71), both=True)
 
     # The audio server process.
     ax.add_patch(FancyBboxPatch((0.02, 0.20), 0.87, 0.40,
                                 boxstyle="round,pad=0.005,rounding_size=0.02",
-                                facecolor="#fbeaea", edgecolor="#a33", linewidth=1.6,
-                                linestyle="--"))
+                                facecolor="#fbeaea", edgecolor="#a33", linewidth=1.6))
     ax.text(0.035, 0.585, "audio server process: atomsynth serve  (the only place sound is made)",
             fontsize=10, fontweight="bold", color="#a33", va="top")
     arrow(ax, (0.165, 0.64), (0.165, 0.545), "edits")
