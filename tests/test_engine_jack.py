@@ -28,6 +28,8 @@ from tests.support.jack_server import (
     find_jack_device,
     find_lag,
     jack_missing_reason,
+    play_to_end_and_record,
+    record_server_output,
     start_jack_dummy,
 )
 
@@ -90,16 +92,9 @@ def test_plays_20s_without_underflow_and_matches_offline(jack):
     try:
         ports = server.new_ports(before)
         assert len(ports) == 2, ports
-        before_rec = set(server.ports())
-        rec = eng.client.start_capture(device=find_jack_device("input"), sample_rate=SR,
-                                       channels=2, seconds=PLAY_S + 20.0, block=256)
+        rec = record_server_output(server, eng.client, ports, sample_rate=SR,
+                                   seconds=PLAY_S + 20.0)
         try:
-            rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
-            assert len(rec_ports) == 2, rec_ports
-            for port in rec_ports:
-                server.disconnect_all(port)
-            for src, dst in zip(ports, rec_ports, strict=True):
-                server.connect(src, dst)
             worker.start()
             t0 = time.monotonic()
             eng.play()
@@ -138,26 +133,8 @@ def _play_and_capture(server, eng, seconds: float):
     before = set(server.ports())
     eng.start()
     ports = server.new_ports(before)
-    assert len(ports) == 2, ports
-    before_rec = set(server.ports())
-    rec = eng.client.start_capture(device=find_jack_device("input"),
-                                   sample_rate=server.sample_rate, channels=2,
-                                   seconds=seconds + 10.0, block=256)
-    try:
-        rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
-        for port in rec_ports:
-            server.disconnect_all(port)
-        for src, dst in zip(ports, rec_ports, strict=True):
-            server.connect(src, dst)
-        t0 = time.monotonic()
-        eng.play()
-        while eng.playing and time.monotonic() - t0 < seconds + 10:
-            time.sleep(0.05)
-        time.sleep(0.3)
-    finally:
-        rec.close()
-    assert rec.hdr[3] == 0
-    return rec.data
+    return play_to_end_and_record(server, eng, ports, sample_rate=server.sample_rate,
+                                  seconds=seconds)
 
 
 def test_22050_hz_set_plays_on_48k_server_at_device_rate(jack):

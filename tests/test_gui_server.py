@@ -41,6 +41,7 @@ from tests.support.jack_server import (  # noqa: E402
     find_jack_device,
     find_lag,
     jack_missing_reason,
+    record_server_output,
     start_jack_dummy,
 )
 from tests.test_gui import small_set  # noqa: E402
@@ -143,15 +144,9 @@ def _capture_window(server, w, qtbot, seconds: float, before: set[str]) -> np.nd
     eng = w.bridge.engine
     ports = server.new_ports(before)
     assert len(ports) == 2, ports
-    before_rec = set(server.ports())
-    rec = eng.client.start_capture(device=find_jack_device("input"), sample_rate=SR,
-                                   channels=2, seconds=seconds + 10.0, block=256)
+    rec = record_server_output(server, eng.client, ports, sample_rate=SR,
+                               seconds=seconds + 10.0)
     try:
-        rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
-        for port in rec_ports:
-            server.disconnect_all(port)
-        for src, dst in zip(ports, rec_ports, strict=True):
-            server.connect(src, dst)
         w.toggle_play()
         qtbot.waitUntil(lambda: w.bridge.playing, timeout=5000)
         qtbot.waitUntil(lambda: not w.bridge.playing, timeout=int(1000 * (seconds + 15)))

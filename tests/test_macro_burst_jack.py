@@ -19,6 +19,8 @@ from tests.support.jack_server import (
     find_jack_device,
     find_lag,
     jack_missing_reason,
+    play_to_end_and_record,
+    record_server_output,
     start_jack_dummy,
 )
 
@@ -60,15 +62,9 @@ def test_20000_macro_moves_while_playing(jack):
         eng.start()
         ports = server.new_ports(before)
         assert len(ports) == 2, ports
-        before_rec = set(server.ports())
-        rec = eng.client.start_capture(device=find_jack_device("input"), sample_rate=SR,
-                                       channels=2, seconds=aset.duration_s + 10.0, block=256)
+        rec = record_server_output(server, eng.client, ports, sample_rate=SR,
+                                   seconds=aset.duration_s + 10.0)
         try:
-            rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
-            for port in rec_ports:
-                server.disconnect_all(port)
-            for src, dst in zip(ports, rec_ports, strict=True):
-                server.connect(src, dst)
             t0 = time.monotonic()
             eng.play()
             values = np.linspace(0.5, 2.0, N_EDITS)
@@ -158,22 +154,4 @@ def test_moves_that_find_the_command_ring_full_are_held_not_refused(jack):
 
 def _play_and_capture(server, eng, ports, seconds: float) -> np.ndarray:
     """Record ``eng``'s two JACK ``ports`` while it plays to the end (it is started)."""
-    assert len(ports) == 2, ports
-    before_rec = set(server.ports())
-    rec = eng.client.start_capture(device=find_jack_device("input"), sample_rate=SR,
-                                   channels=2, seconds=seconds + 10.0, block=256)
-    try:
-        rec_ports = [p for p in server.new_ports(before_rec) if ":in_" in p]
-        for port in rec_ports:
-            server.disconnect_all(port)
-        for src, dst in zip(ports, rec_ports, strict=True):
-            server.connect(src, dst)
-        t0 = time.monotonic()
-        eng.play()
-        while eng.playing and time.monotonic() - t0 < seconds + 10:
-            time.sleep(0.05)
-        time.sleep(0.3)
-    finally:
-        rec.close()
-    assert rec.hdr[3] == 0
-    return rec.data
+    return play_to_end_and_record(server, eng, ports, sample_rate=SR, seconds=seconds)

@@ -384,6 +384,47 @@ class PlayResult:
         return out
 
 
+def record_server_output(server: JackServer, client, ports: list[str], *, sample_rate: int,
+                         seconds: float, block: int = 256):
+    """Start a recorder in the audio server's own JACK client
+    (:meth:`~atomsynth.rt.server.client.ServerClient.start_capture`, in lockstep with its
+    playback) and connect the output ``ports`` to its inputs, one to one, in place of whatever
+    JACK connected them to. Returns the recorder: close it, then read ``.data``."""
+    before = set(server.ports())
+    rec = client.start_capture(device=find_jack_device("input"), sample_rate=sample_rate,
+                               channels=len(ports), seconds=seconds, block=block)
+    try:
+        rec_ports = [p for p in server.new_ports(before) if ":in_" in p]
+        assert len(rec_ports) == len(ports), rec_ports
+        for port in rec_ports:
+            server.disconnect_all(port)
+        for src, dst in zip(ports, rec_ports, strict=True):
+            server.connect(src, dst)
+    except BaseException:
+        rec.close()
+        raise
+    return rec
+
+
+def play_to_end_and_record(server: JackServer, eng, ports: list[str], *, sample_rate: int,
+                           seconds: float) -> np.ndarray:
+    """Record ``eng``'s two JACK output ``ports`` (:func:`record_server_output`) while it plays
+    its set to the end (at most ``seconds`` + 10 s); the capture, ``(samples, channels)``."""
+    assert len(ports) == 2, ports
+    rec = record_server_output(server, eng.client, ports, sample_rate=sample_rate,
+                               seconds=seconds + 10.0)
+    try:
+        t0 = time.monotonic()
+        eng.play()
+        while eng.playing and time.monotonic() - t0 < seconds + 10:
+            time.sleep(0.05)
+        time.sleep(0.3)
+    finally:
+        rec.close()
+    assert rec.hdr[3] == 0  # the recorder never ran out of room
+    return rec.data
+
+
 def find_lag(captured: np.ndarray, reference: np.ndarray, search: int = 4) -> int:
     """Offset of ``reference`` inside ``captured`` (first channel).
 
